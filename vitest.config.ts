@@ -2,9 +2,10 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
+    include: ["tests/**/*.test.ts", "e2e/**/*.test.ts"],
+    reporters: ["default", "./tests/summary-reporter.ts"],
     // Dawn (the `webgpu` package) and node-llama-cpp load native addons: separate processes keep
-    // them apart, and two workers match the two cores CI has.
+    // them apart, and two workers match a two-core machine.
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,

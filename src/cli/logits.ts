@@ -1,0 +1,99 @@
+// `tokenjudge logits MODEL.gguf TEXT`: one forward pass, then the last position's log-probabilities.
+
+import { parseArgs } from "node:util";
+
+import { InvalidInputError } from "../errors.js";
+import { ReferenceModel, logSoftmax } from "../reference/index.js";
+import { Tokenizer } from "../tokenizer/index.js";
+import { openModel } from "./open-model.js";
+
+export interface TokenLogProb {
+  id: number;
+  piece: string;
+  logProb: number;
+}
+
+export async function runLogits(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      top: { type: "string", default: "10" },
+      classes: { type: "string" },
+      backend: { type: "string", default: "cpu" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const [model, text] = positionals;
+  if (text === undefined) {
+    process.stderr.write('tokenjudge logits: missing TEXT; usage: tokenjudge logits MODEL.gguf "text"\n');
+    return 2;
+  }
+  const topK = Number(values.top);
+  if (!Number.isInteger(topK) || topK < 1) {
+    throw new InvalidInputError(`--top must be a positive integer, got "${values.top}"`);
+  }
+  if (values.backend !== "cpu") {
+    throw new InvalidInputError(`--backend must be "cpu", got "${values.backend}"`);
+  }
+
+  // Step 1: tokenize the text as plain content, with BOS where the model's metadata asks for it.
+  const { path, file } = await openModel(model);
+  const tokenizer = Tokenizer.fromGGUF(file);
+  const tokens = tokenizer.encode([{ text, special: false }], { addSpecial: true });
+  if (tokens.length === 0) throw new InvalidInputError("TEXT produced no tokens; pass non-empty text");
+
+  // Step 2: prefill every token and keep the last position's logits.
+  const reference = await ReferenceModel.load(file);
+  const started = performance.now();
+  const classIds = values.classes === undefined ? undefined : resolveClassTokens(tokenizer, values.classes);
+  const { logits } = reference.forward(tokens, classIds ? { classTokenIds: classIds.map((c) => c.id) } : {});
+  const elapsedMs = performance.now() - started;
+
+  // Step 3: log-softmax over the whole vocabulary, or over the class tokens only.
+  const logProbs = logSoftmax(logits);
+  let ranked: TokenLogProb[];
+  if (classIds) {
+    ranked = classIds.map((c, i) => ({ id: c.id, piece: c.label, logProb: logProbs[i]! }));
+  } else {
+    ranked = topTokens(logProbs, topK).map((id) => ({ id, piece: tokenizer.tokenToPiece(id), logProb: logProbs[id]! }));
+  }
+
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ model: path, backend: values.backend, tokens: tokens.length, elapsedMs, top: ranked }) + "\n");
+  } else {
+    process.stdout.write(`${path}: ${tokens.length} tokens, forward pass ${elapsedMs.toFixed(1)} ms (${values.backend})\n`);
+    for (const entry of ranked) {
+      const prob = Math.exp(entry.logProb);
+      process.stdout.write(
+        `${String(entry.id).padStart(7)}  ${entry.logProb.toFixed(4).padStart(9)}  ${(prob * 100).toFixed(2).padStart(6)}%  ${JSON.stringify(entry.piece)}\n`,
+      );
+    }
+  }
+  return 0;
+}
+
+/** Returns the ids of the `k` largest values, largest first. */
+export function topTokens(values: Float32Array, k: number): number[] {
+  const ids = Array.from({ length: values.length }, (_, i) => i);
+  ids.sort((a, b) => values[b]! - values[a]!);
+  return ids.slice(0, k);
+}
+
+/** Maps each comma-separated label to the first token of its plain-text encoding. */
+function resolveClassTokens(tokenizer: Tokenizer, list: string): { label: string; id: number }[] {
+  const labels = list.split(",").map((label) => label.trim()).filter((label) => label.length > 0);
+  if (labels.length < 2) throw new InvalidInputError(`--classes needs at least two labels, got "${list}"`);
+
+  const seen = new Map<number, string>();
+  return labels.map((label) => {
+    const id = tokenizer.encodeText(label)[0];
+    if (id === undefined) throw new InvalidInputError(`class label "${label}" produced no tokens`);
+    const clash = seen.get(id);
+    if (clash !== undefined) {
+      throw new InvalidInputError(`class labels "${clash}" and "${label}" start with the same token ${id}; choose labels whose first tokens differ`);
+    }
+    seen.set(id, label);
+    return { label, id };
+  });
+}
