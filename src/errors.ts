@@ -15,7 +15,15 @@ export type TokenjudgeErrorCode =
   | "DEVICE_LIMITS"
   | "DEVICE_LOST"
   | "GPU_UNSUPPORTED"
-  | "ORACLE_FAILED";
+  | "ORACLE_FAILED"
+  | "METRIC_INVALID"
+  | "LABEL_TOKENS_INVALID"
+  | "TEMPLATE_SLOT_MISSING"
+  | "ADAPTER_INVALID"
+  | "ADAPTER_MISMATCH"
+  | "ADAPTER_NOT_FINITE"
+  | "INTEGRITY_FAILED"
+  | "CACHE_QUOTA_EXCEEDED";
 
 /** Base class of every error tokenjudge throws on purpose. */
 export class TokenjudgeError extends Error {
@@ -111,4 +119,142 @@ export class AbortError extends TokenjudgeError {
 /** Throws `AbortError` when `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError();
+}
+
+/** The WebGPU adapter grants less than a kernel needs (storage binding size, buffers per stage, workgroup memory). */
+export class DeviceLimitsError extends TokenjudgeError {
+  constructor(
+    readonly limit: string,
+    readonly required: number,
+    readonly available: number,
+    message: string,
+  ) {
+    super("DEVICE_LIMITS", message);
+  }
+}
+
+/**
+ * The WebGPU device was lost (driver reset, tab in background too long, `destroy()`), or its
+ * context was disposed. Every later call on that context throws this error; create a new context.
+ */
+export class DeviceLostError extends TokenjudgeError {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super("DEVICE_LOST", message);
+  }
+}
+
+/**
+ * The GPU cannot run a kernel as requested: a missing feature (shader-f16), a tensor type the
+ * kernels do not decode, or a shader or dispatch that the WebGPU implementation rejected.
+ */
+export class GPUUnsupportedError extends TokenjudgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("GPU_UNSUPPORTED", message, options);
+  }
+}
+
+/** The llama.cpp oracle (node-llama-cpp) failed to load a model or evaluate tokens. */
+export class OracleError extends TokenjudgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ORACLE_FAILED", message, options);
+  }
+}
+
+/** A metric definition that fails validation. `metric` is its id (or "<unknown>"), `field` the JSON path of the bad value. */
+export class MetricDefinitionError extends TokenjudgeError {
+  constructor(
+    readonly metric: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super("METRIC_INVALID", `metric "${metric}": ${field}: ${message}`);
+  }
+}
+
+/** Two or more labels of a metric start with the same token for the loaded tokenizer, or a label text encodes to no token. */
+export class LabelTokenError extends TokenjudgeError {
+  constructor(
+    readonly metric: string,
+    readonly labels: string[],
+    message: string,
+  ) {
+    super("LABEL_TOKENS_INVALID", `metric "${metric}": labels ${labels.map((label) => `"${label}"`).join(", ")}: ${message}`);
+  }
+}
+
+/** A metric's template uses a slot ({input}, {output}, {context}, {tools}, {tool_call}) that the request leaves empty. */
+export class TemplateSlotError extends TokenjudgeError {
+  constructor(
+    readonly metric: string,
+    readonly slot: string,
+  ) {
+    super("TEMPLATE_SLOT_MISSING", `metric "${metric}": template slot {${slot}} has no value in the request; pass a non-empty value for it or drop the metric`);
+  }
+}
+
+/** A LoRA adapter file (PEFT safetensors + adapter_config.json, or GGUF) is malformed or unsupported. */
+export class AdapterFormatError extends TokenjudgeError {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super("ADAPTER_INVALID", `${file}: ${field}: ${message}`);
+  }
+}
+
+/** A LoRA adapter does not fit the loaded model: another architecture, an unknown tensor or a wrong shape. */
+export class AdapterMismatchError extends TokenjudgeError {
+  constructor(
+    readonly adapter: string,
+    readonly tensor: string,
+    readonly expected: string,
+    readonly actual: string,
+    message: string,
+  ) {
+    super("ADAPTER_MISMATCH", `${adapter}: ${tensor}: ${message} (model expects ${expected}, adapter has ${actual}); use an adapter trained for this base model`);
+  }
+}
+
+/** A LoRA adapter tensor holds NaN or infinite values. */
+export class AdapterWeightsError extends TokenjudgeError {
+  constructor(
+    readonly adapter: string,
+    readonly tensor: string,
+    readonly index: number,
+    readonly value: number,
+  ) {
+    super("ADAPTER_NOT_FINITE", `${adapter}: tensor "${tensor}" element ${index} is ${value}; the adapter is corrupt, so re-export or re-download it`);
+  }
+}
+
+/** Downloaded or cached bytes whose SHA-256 digest differs from the expected one. */
+export class IntegrityError extends TokenjudgeError {
+  constructor(
+    readonly resource: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super("INTEGRITY_FAILED", `${resource}: SHA-256 is ${actual} but ${expected} was expected; the file is corrupt or was replaced, so check the URL and the sha256 field`);
+  }
+}
+
+/** The browser storage quota rejected a write to the adapter cache. Sizes are in bytes. */
+export class CacheQuotaError extends TokenjudgeError {
+  constructor(
+    readonly key: string,
+    readonly entryBytes: number,
+    readonly cachedBytes: number,
+    readonly budgetBytes: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "CACHE_QUOTA_EXCEEDED",
+      `adapter cache: storing "${key}" (${entryBytes} bytes) exceeded the storage quota with ${cachedBytes} bytes cached under a ${budgetBytes}-byte budget; lower the cache budget or free browser storage`,
+      options,
+    );
+  }
 }

@@ -1,0 +1,152 @@
+// Causal grouped-query attention for a prefill batch against a KV cache:
+//   out[i, h, :] = sum_{j <= p0 + i} softmax_j(scale * q[i, h, :] . k[j, kv, :]) * v[j, kv, :]
+// with kv = h / (n_head / n_head_kv). Query i sits at absolute position p0 + i, and the cache
+// rows 0 .. p0 + i must already hold the keys and values of those positions.
+//
+// Softmax is computed online over tiles of WORKGROUP_SIZE keys: a running max m and running sum l,
+// and each new tile rescales l and the output accumulator by exp(m_old - m_new). No score matrix
+// is stored beyond one tile per workgroup.
+//
+// Bindings:
+//   @binding(0) params: AttentionParams   uniform
+//   @binding(1) q: array<f32>             [tokens, n_head, head_dim] f32
+//   @binding(2) k_cache: array<f32>       [n_ctx, n_head_kv, head_dim] f32
+//   @binding(3) v_cache: array<f32>       [n_ctx, n_head_kv, head_dim] f32
+//   @binding(4) out: array<f32>           [tokens, n_head, head_dim] f32
+// Dispatch: one workgroup per (query, head), tokens * n_head workgroups split with grid2D().
+// Thread t scores key tile + t, then owns output dimensions t, t + WORKGROUP_SIZE, ... so
+// head_dim <= MAX_DIMS_PER_THREAD * WORKGROUP_SIZE. WORKGROUP_SIZE must be a power of two.
+
+#include "common"
+
+struct AttentionParams {
+  tokens: u32,
+  n_head: u32,
+  n_head_kv: u32,
+  head_dim: u32,
+  p0: u32,       // absolute position of query 0
+  scale: f32,    // usually 1 / sqrt(head_dim)
+}
+
+override WORKGROUP_SIZE: u32 = 64u;
+const MAX_DIMS_PER_THREAD: u32 = 4u;
+
+// The lowest finite f32. It stands in for -inf as the starting running max, because a WGSL
+// constant cannot be infinite: exp(LOWEST - m) is 0 for any score m, as it would be for -inf.
+const LOWEST: f32 = -0x1.fffffep+127f;
+
+@group(0) @binding(0) var<uniform> params: AttentionParams;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> query_vector: array<f32, MAX_DIMS_PER_THREAD * WORKGROUP_SIZE>;  // q[query, head, :] times scale
+var<workgroup> probabilities: array<f32, WORKGROUP_SIZE>;  // exp(score - m_new) of the current tile
+var<workgroup> reduction: array<f32, WORKGROUP_SIZE>;
+
+// Returns the max over the workgroup of each thread's `value`. Call from uniform control flow.
+fn workgroup_max(local: u32, value: f32) -> f32 {
+  reduction[local] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (local < stride) {
+      reduction[local] = max(reduction[local], reduction[local + stride]);
+    }
+    workgroupBarrier();
+  }
+  let result = reduction[0];
+  workgroupBarrier();
+  return result;
+}
+
+// Returns the sum over the workgroup of each thread's `value`. Call from uniform control flow.
+fn workgroup_sum(local: u32, value: f32) -> f32 {
+  reduction[local] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (local < stride) {
+      reduction[local] += reduction[local + stride];
+    }
+    workgroupBarrier();
+  }
+  let result = reduction[0];
+  workgroupBarrier();
+  return result;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) workgroup_id: vec3<u32>,
+  @builtin(num_workgroups) num_workgroups: vec3<u32>,
+  @builtin(local_invocation_index) local: u32,
+) {
+  let query_head = workgroup_index(workgroup_id, num_workgroups);
+  if (query_head >= params.tokens * params.n_head) {
+    return;
+  }
+  let query = query_head / params.n_head;
+  let head = query_head % params.n_head;
+  let kv_head = head / (params.n_head / params.n_head_kv);
+  let d = params.head_dim;
+  let q_base = query_head * d;
+  let kv_stride = params.n_head_kv * d;
+  let n_keys = params.p0 + query + 1u;
+
+  // Every thread reads the whole query for each of its keys, so it is loaded once, pre-scaled.
+  var acc: array<f32, MAX_DIMS_PER_THREAD>;
+  for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
+    acc[r] = 0.0;
+    let c = local + r * WORKGROUP_SIZE;
+    if (c < d) {
+      query_vector[c] = q[q_base + c] * params.scale;
+    }
+  }
+  workgroupBarrier();
+  var running_max = LOWEST;
+  var running_sum = 0.0;
+
+  for (var tile = 0u; tile < n_keys; tile += WORKGROUP_SIZE) {
+    // Score of key tile + local; keys past the causal limit are masked.
+    let key = tile + local;
+    let valid = key < n_keys;
+    var score = LOWEST;
+    if (valid) {
+      let k_base = key * kv_stride + kv_head * d;
+      var dot = 0.0;
+      for (var c = 0u; c < d; c++) {
+        dot += query_vector[c] * k_cache[k_base + c];
+      }
+      score = dot;
+    }
+
+    // Every tile holds at least one valid key, so new_max is a real score.
+    let new_max = max(running_max, workgroup_max(local, score));
+    let correction = exp(running_max - new_max);
+    let p = select(0.0, exp(score - new_max), valid);
+    probabilities[local] = p;
+    running_sum = running_sum * correction + workgroup_sum(local, p);
+    running_max = new_max;
+
+    // workgroup_sum ended with a barrier, so every probability of the tile is visible here.
+    let tile_keys = min(WORKGROUP_SIZE, n_keys - tile);
+    for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
+      let c = local + r * WORKGROUP_SIZE;
+      if (c < d) {
+        var weighted = acc[r] * correction;
+        for (var j = 0u; j < tile_keys; j++) {
+          weighted += probabilities[j] * v_cache[(tile + j) * kv_stride + kv_head * d + c];
+        }
+        acc[r] = weighted;
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
+    let c = local + r * WORKGROUP_SIZE;
+    if (c < d) {
+      out[q_base + c] = acc[r] / running_sum;
+    }
+  }
+}

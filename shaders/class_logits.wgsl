@@ -1,0 +1,81 @@
+// Logits of selected vocabulary rows: logits[k] = dot(hidden, output[row_k, :]) for the rows
+// row_k = ids[k] of the requested class tokens, or row_k = first_row + k for every row of the
+// bound chunk with the ALL_ROWS define. `hidden` is the final-normed last position. The output
+// matrix is read in its stored type (one WEIGHT_* define, see weights.wgsl).
+//
+// Bindings:
+//   @binding(0) params: ClassLogitsParams   uniform
+//   @binding(1) hidden: array<f32>          [dim] f32
+//   @binding(2) weights: array<u32>         [chunk_rows, row_bytes / 4] output rows first_row .. first_row + chunk_rows - 1, raw bytes
+//   @binding(3) logits: array<f32>          [n_ids] f32; with ALL_ROWS [n_vocab] f32
+//   @binding(4) ids: array<u32>             [n_ids] vocabulary rows; absent with ALL_ROWS
+// Dispatch: one workgroup per logit (n workgroups, split with grid2D()). Its threads stride over
+// `dim` and reduce their partial dot products in workgroup memory. A matrix larger than one
+// storage binding is bound in row chunks, one dispatch each; without ALL_ROWS a workgroup writes
+// only when its row lies in the bound chunk. WORKGROUP_SIZE must be a power of two.
+
+#include "common"
+#include "weights"
+
+struct ClassLogitsParams {
+  n: u32,           // workgroups that compute a logit: n_ids, or chunk_rows with ALL_ROWS
+  dim: u32,
+  row_bytes: u32,   // bytes per output-matrix row
+  first_row: u32,   // matrix row stored at byte 0 of `weights`
+  chunk_rows: u32,  // matrix rows in `weights`
+}
+
+override WORKGROUP_SIZE: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: ClassLogitsParams;
+@group(0) @binding(1) var<storage, read> hidden: array<f32>;
+@group(0) @binding(2) var<storage, read> weights: array<u32>;
+@group(0) @binding(3) var<storage, read_write> logits: array<f32>;
+#if !ALL_ROWS
+@group(0) @binding(4) var<storage, read> ids: array<u32>;
+#endif
+
+var<workgroup> partial_sums: array<f32, WORKGROUP_SIZE>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) workgroup_id: vec3<u32>,
+  @builtin(num_workgroups) num_workgroups: vec3<u32>,
+  @builtin(local_invocation_index) local: u32,
+) {
+  let k = workgroup_index(workgroup_id, num_workgroups);
+  if (k >= params.n) {
+    return;
+  }
+
+#if ALL_ROWS
+  let chunk_row = k;
+  let out_index = params.first_row + k;
+#else
+  let row = ids[k];
+  if (row < params.first_row || row - params.first_row >= params.chunk_rows) {
+    return;
+  }
+  let chunk_row = row - params.first_row;
+  let out_index = k;
+#endif
+
+  let row_start = chunk_row * params.row_bytes;
+  var sum = 0.0;
+  for (var c = local; c < params.dim; c += WORKGROUP_SIZE) {
+    sum += hidden[c] * weight_at(row_start, c);
+  }
+  partial_sums[local] = sum;
+  workgroupBarrier();
+
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (local < stride) {
+      partial_sums[local] += partial_sums[local + stride];
+    }
+    workgroupBarrier();
+  }
+
+  if (local == 0u) {
+    logits[out_index] = partial_sums[0];
+  }
+}
