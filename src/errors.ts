@@ -219,7 +219,7 @@ export class AdapterMismatchError extends TokenjudgeError {
   }
 }
 
-/** A LoRA adapter tensor holds NaN or infinite values. */
+/** A LoRA adapter tensor contains NaN or infinite values. */
 export class AdapterWeightsError extends TokenjudgeError {
   constructor(
     readonly adapter: string,

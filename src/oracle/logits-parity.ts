@@ -72,7 +72,7 @@ export async function compareLogitsWithLlamaCpp(
   try {
     const file = await GGUFFile.open(source);
     const tokenizer = Tokenizer.fromGGUF(file);
-    const reference = await ReferenceModel.load(file);
+    const reference = await ReferenceModel.load(file, { activationRounding: "llama.cpp" });
     const weightType = dominantWeightType(file);
     const tolerance = toleranceFor(weightType);
 
