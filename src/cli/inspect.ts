@@ -100,7 +100,7 @@ function formatInspectReport(report: InspectReport): string {
   lines.push(`parameters    ${report.parameters.toLocaleString("en-US")}`);
 
   lines.push("", "hyperparameters");
-  for (const [key, value] of Object.entries(report.config)) lines.push(`  ${key.padEnd(20)} ${String(value)}`);
+  for (const [key, value] of Object.entries(report.config)) lines.push(`  ${key.padEnd(20)} ${formatValue(value)}`);
 
   lines.push("", "tensor types");
   for (const entry of report.tensorTypes) {
@@ -111,9 +111,15 @@ function formatInspectReport(report: InspectReport): string {
   }
 
   lines.push("", "tokenizer");
-  for (const [key, value] of Object.entries(report.tokenizer)) lines.push(`  ${key.padEnd(20)} ${String(value)}`);
+  for (const [key, value] of Object.entries(report.tokenizer)) lines.push(`  ${key.padEnd(20)} ${formatValue(value)}`);
   lines.push(`  ${"chatTemplate".padEnd(20)} ${report.chatTemplate ? "yes" : "no"}`);
   return lines.join("\n") + "\n";
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "number" && !Number.isInteger(value)) return String(Number(value.toPrecision(6)));
+  if (typeof value === "object" && value !== null) return JSON.stringify(value);
+  return String(value);
 }
 
 function formatBytes(bytes: number): string {

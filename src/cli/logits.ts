@@ -3,6 +3,9 @@
 import { parseArgs } from "node:util";
 
 import { InvalidInputError } from "../errors.js";
+import type { GGUFFile } from "../gguf/reader.js";
+import { GPUContext } from "../gpu/context.js";
+import { WebGPUModel } from "../gpu/model.js";
 import { ReferenceModel, logSoftmax } from "../reference/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { openModel } from "./open-model.js";
@@ -33,8 +36,9 @@ export async function runLogits(argv: string[]): Promise<number> {
   if (!Number.isInteger(topK) || topK < 1) {
     throw new InvalidInputError(`--top must be a positive integer, got "${values.top}"`);
   }
-  if (values.backend !== "cpu") {
-    throw new InvalidInputError(`--backend must be "cpu", got "${values.backend}"`);
+  const backend = values.backend;
+  if (backend !== "cpu" && backend !== "webgpu") {
+    throw new InvalidInputError(`--backend must be "cpu" or "webgpu", got "${backend}"`);
   }
 
   // Step 1: tokenize the text as plain content, with BOS where the model's metadata asks for it.
@@ -44,25 +48,23 @@ export async function runLogits(argv: string[]): Promise<number> {
   if (tokens.length === 0) throw new InvalidInputError("TEXT produced no tokens; pass non-empty text");
 
   // Step 2: prefill every token and keep the last position's logits.
-  const reference = await ReferenceModel.load(file);
-  const started = performance.now();
   const classIds = values.classes === undefined ? undefined : resolveClassTokens(tokenizer, values.classes);
-  const { logits } = reference.forward(tokens, classIds ? { classTokenIds: classIds.map((c) => c.id) } : {});
-  const elapsedMs = performance.now() - started;
+  const classTokenIds = classIds?.map((entry) => entry.id);
+  const { logits, elapsedMs, device } = backend === "cpu" ? await forwardOnCPU(file, tokens, classTokenIds) : await forwardOnWebGPU(file, tokens, classTokenIds);
 
   // Step 3: log-softmax over the whole vocabulary, or over the class tokens only.
   const logProbs = logSoftmax(logits);
   let ranked: TokenLogProb[];
   if (classIds) {
-    ranked = classIds.map((c, i) => ({ id: c.id, piece: c.label, logProb: logProbs[i]! }));
+    ranked = classIds.map((entry, i) => ({ id: entry.id, piece: entry.label, logProb: logProbs[i]! }));
   } else {
     ranked = topTokens(logProbs, topK).map((id) => ({ id, piece: tokenizer.tokenToPiece(id), logProb: logProbs[id]! }));
   }
 
   if (values.json) {
-    process.stdout.write(JSON.stringify({ model: path, backend: values.backend, tokens: tokens.length, elapsedMs, top: ranked }) + "\n");
+    process.stdout.write(JSON.stringify({ model: path, backend, device, tokens: tokens.length, elapsedMs, top: ranked }) + "\n");
   } else {
-    process.stdout.write(`${path}: ${tokens.length} tokens, forward pass ${elapsedMs.toFixed(1)} ms (${values.backend})\n`);
+    process.stdout.write(`${path}: ${tokens.length} tokens, forward pass ${elapsedMs.toFixed(1)} ms (${device})\n`);
     for (const entry of ranked) {
       const prob = Math.exp(entry.logProb);
       process.stdout.write(
@@ -71,6 +73,36 @@ export async function runLogits(argv: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+interface ForwardOutcome {
+  logits: Float32Array;
+  elapsedMs: number;
+  device: string;
+}
+
+async function forwardOnCPU(file: GGUFFile, tokens: number[], classTokenIds: number[] | undefined): Promise<ForwardOutcome> {
+  const reference = await ReferenceModel.load(file);
+  const started = performance.now();
+  const { logits } = reference.forward(tokens, { classTokenIds });
+  return { logits, elapsedMs: performance.now() - started, device: "cpu, float32 reference" };
+}
+
+async function forwardOnWebGPU(file: GGUFFile, tokens: number[], classTokenIds: number[] | undefined): Promise<ForwardOutcome> {
+  const context = await GPUContext.create();
+  try {
+    const model = await WebGPUModel.load(file, { context });
+    const started = performance.now();
+    const { logits } = await model.forward(tokens, { classTokenIds });
+    const elapsedMs = performance.now() - started;
+    model.dispose();
+
+    const info = context.adapterInfo;
+    const adapter = [info.vendor, info.architecture, info.description].filter((part) => part).join(" ") || "unknown adapter";
+    return { logits, elapsedMs, device: `webgpu, ${adapter}${context.isSoftwareAdapter ? " (software adapter)" : ""}` };
+  } finally {
+    context.dispose();
+  }
 }
 
 /** Returns the ids of the `k` largest values, largest first. */

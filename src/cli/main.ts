@@ -12,9 +12,11 @@ Commands:
       Print the architecture, sizes, tensor types and tokenizer of a GGUF model.
   tokenize MODEL.gguf TEXT [--parse-special] [--no-bos] [--pieces] [--json]
       Print the token ids of TEXT. TEXT is plain text unless --parse-special is given.
-  logits MODEL.gguf TEXT [--top K] [--classes A,B,...] [--backend cpu] [--json]
+  logits MODEL.gguf TEXT [--top K] [--classes A,B,...] [--backend cpu|webgpu] [--json]
       Run one forward pass over TEXT and print the top-K next-token log-probabilities
       (default K = 10). --classes restricts the softmax to the first token of each label.
+      --backend webgpu runs the WGSL kernels (Dawn in Node); cpu, the default, runs the
+      float32 reference.
 
 MODEL may be "demo": a small model generated from a fixed seed on first use (random weights, real
 Qwen3 vocabulary), so every command works offline. Its outputs are not meaningful.
