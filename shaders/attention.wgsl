@@ -3,6 +3,14 @@
 // with kv = h / (n_head / n_head_kv). Query i sits at absolute position p0 + i, and the cache
 // rows 0 .. p0 + i must already hold the keys and values of those positions.
 //
+// SUFFIX_SEGMENTS variant, for a batch of suffixes that share one cached prefix: the query rows
+// stack S segments, and every segment's first row sits at absolute position p0 (the prefix
+// length). Query i of a segment starting at batch row s0 attends to the prefix keys 0 .. p0 - 1
+// and to its own segment's rows s0 .. i, never to another segment:
+//   keys(i) = prefix rows 0 .. p0 - 1, then cache rows suffix_start + s0 .. suffix_start + i
+// The suffix keys and values of all segments sit in the same cache buffers as the prefix, stacked
+// like the queries from row suffix_start (>= p0) on.
+//
 // Softmax is computed online over tiles of WORKGROUP_SIZE keys: a running max m and running sum l,
 // and each new tile rescales l and the output accumulator by exp(m_old - m_new). No score matrix
 // is stored beyond one tile per workgroup.
@@ -13,6 +21,8 @@
 //   @binding(2) k_cache: array<f32>       [n_ctx, n_head_kv, head_dim] f32
 //   @binding(3) v_cache: array<f32>       [n_ctx, n_head_kv, head_dim] f32
 //   @binding(4) out: array<f32>           [tokens, n_head, head_dim] f32
+//   @binding(5) segment_starts: array<u32> [tokens] u32, SUFFIX_SEGMENTS only: the batch row of the
+//                                          first row of each query's segment
 // Dispatch: one workgroup per (query, head), tokens * n_head workgroups split with grid2D().
 // Thread t scores key tile + t, then owns output dimensions t, t + WORKGROUP_SIZE, ... so
 // head_dim <= MAX_DIMS_PER_THREAD * WORKGROUP_SIZE. WORKGROUP_SIZE must be a power of two.
@@ -26,6 +36,9 @@ struct AttentionParams {
   head_dim: u32,
   p0: u32,       // absolute position of query 0
   scale: f32,    // usually 1 / sqrt(head_dim)
+#if SUFFIX_SEGMENTS
+  suffix_start: u32,  // cache row of batch row 0
+#endif
 }
 
 override WORKGROUP_SIZE: u32 = 64u;
@@ -40,6 +53,24 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 @group(0) @binding(2) var<storage, read> k_cache: array<f32>;
 @group(0) @binding(3) var<storage, read> v_cache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+#if SUFFIX_SEGMENTS
+@group(0) @binding(5) var<storage, read> segment_starts: array<u32>;
+
+// Returns the cache row of key index `key` (0 .. p0 + i - s0) for a query whose segment starts at
+// batch row s0 = segment_start.
+fn cache_row(key: u32, segment_start: u32) -> u32 {
+  if (key < params.p0) {
+    return key;
+  }
+  return params.suffix_start + segment_start + (key - params.p0);
+}
+#else
+
+// Returns the cache row of key index `key`: keys are the cache rows 0 .. p0 + i themselves.
+fn cache_row(key: u32, segment_start: u32) -> u32 {
+  return key;
+}
+#endif
 
 var<workgroup> query_vector: array<f32, MAX_DIMS_PER_THREAD * WORKGROUP_SIZE>;  // q[query, head, :] times scale
 var<workgroup> probabilities: array<f32, WORKGROUP_SIZE>;  // exp(score - m_new) of the current tile
@@ -91,7 +122,12 @@ fn main(
   let d = params.head_dim;
   let q_base = query_head * d;
   let kv_stride = params.n_head_kv * d;
-  let n_keys = params.p0 + query + 1u;
+#if SUFFIX_SEGMENTS
+  let segment_start = segment_starts[query];
+#else
+  let segment_start = 0u;
+#endif
+  let n_keys = params.p0 + query - segment_start + 1u;
 
   // Every thread reads the whole query for each of its keys, so it is loaded once, pre-scaled.
   var acc: array<f32, MAX_DIMS_PER_THREAD>;
@@ -112,7 +148,7 @@ fn main(
     let valid = key < n_keys;
     var score = LOWEST;
     if (valid) {
-      let k_base = key * kv_stride + kv_head * d;
+      let k_base = cache_row(key, segment_start) * kv_stride + kv_head * d;
       var dot = 0.0;
       for (var c = 0u; c < d; c++) {
         dot += query_vector[c] * k_cache[k_base + c];
@@ -135,7 +171,7 @@ fn main(
       if (c < d) {
         var weighted = acc[r] * correction;
         for (var j = 0u; j < tile_keys; j++) {
-          weighted += probabilities[j] * v_cache[(tile + j) * kv_stride + kv_head * d + c];
+          weighted += probabilities[j] * v_cache[cache_row(tile + j, segment_start) * kv_stride + kv_head * d + c];
         }
         acc[r] = weighted;
       }

@@ -24,6 +24,7 @@ export const SHADER_DEFINES = [
   "SUBGROUPS",
   "NEOX",
   "ALL_ROWS",
+  "SUFFIX_SEGMENTS",
   "WEIGHT_F32",
   "WEIGHT_F16",
   "WEIGHT_Q8_0",

@@ -90,6 +90,9 @@ describe.skipIf(!gpu.ctx)("PipelineCache", () => {
       { kernel: "rope" },
       { kernel: "rope", defines: ["NEOX"] },
       { kernel: "attention" },
+      { kernel: "attention", defines: ["SUFFIX_SEGMENTS"] },
+      { kernel: "lora_shrink" },
+      { kernel: "lora_expand" },
       { kernel: "log_softmax" },
       ...weightDefines.map((d): PipelineKey => ({ kernel: "embedding", defines: [d as ShaderDefine] })),
       ...weightDefines.map((d): PipelineKey => ({ kernel: "class_logits", defines: [d as ShaderDefine] })),
@@ -99,7 +102,7 @@ describe.skipIf(!gpu.ctx)("PipelineCache", () => {
       await expect(ctx.pipelines.get(key), pipelineLabel(key)).resolves.toBeDefined();
     }
     const kernels = new Set(variants.map((v) => v.kernel));
-    const includes = new Set(["common", "weights"]);
+    const includes = new Set(["common", "weights", "lora_common"]);
     const matmulFiles = shaderNames().filter((name) => name.startsWith("matmul") || name.startsWith("quant_"));
     expect(shaderNames().filter((name) => !kernels.has(name) && !includes.has(name) && !matmulFiles.includes(name))).toEqual([]);
   });

@@ -40,6 +40,8 @@ describe("shader loading", () => {
       await build({
         configFile: false,
         logLevel: "silent",
+        // Only the shader bundle is under test, not the app's static files.
+        publicDir: false,
         root: new URL("../..", import.meta.url).pathname,
         build: { outDir, target: "es2022", lib: { entry, formats: ["es"], fileName: "shaders" } },
       });

@@ -34,6 +34,13 @@ export const TOLERANCES = {
   // another order on the two sides (d * scale * q - dmin * min) could still round to the
   // neighbouring f16 value, an error of 2^-11 * |x * w|.
   matmulF16Weights: { atol: 1e-4, rtol: 1e-4 },
+  // LoRA delta added onto y: two f32 dot products, of length k and then of length rank (up to 70).
+  lora: { atol: 1e-5, rtol: 1e-4 },
+  // Base matmul plus LoRA delta on the GPU against x (W + scale B A)^T merged in float64: the
+  // f32 sums of the matmul and of the delta are rounded separately.
+  loraMerged: { atol: 2e-4, rtol: 1e-4 },
+  // Online softmax over the prefix keys and the segment's own rows, as for `attention`.
+  segmentAttention: { atol: 1e-5, rtol: 1e-4 },
 } as const satisfies Record<string, Tolerance>;
 
 export type KernelName = keyof typeof TOLERANCES;
