@@ -23,7 +23,9 @@ export type TokenjudgeErrorCode =
   | "ADAPTER_MISMATCH"
   | "ADAPTER_NOT_FINITE"
   | "INTEGRITY_FAILED"
-  | "CACHE_QUOTA_EXCEEDED";
+  | "CACHE_QUOTA_EXCEEDED"
+  | "DATA_ROW_INVALID"
+  | "NON_FINITE_OUTPUT";
 
 /** Base class of every error tokenjudge throws on purpose. */
 export class TokenjudgeError extends Error {
@@ -255,6 +257,37 @@ export class CacheQuotaError extends TokenjudgeError {
       "CACHE_QUOTA_EXCEEDED",
       `adapter cache: storing "${key}" (${entryBytes} bytes) exceeded the storage quota with ${cachedBytes} bytes cached under a ${budgetBytes}-byte budget; lower the cache budget or free browser storage`,
       options,
+    );
+  }
+}
+
+/**
+ * A row of an evaluation data file (JSONL, CSV or a labeled data set) that cannot be evaluated.
+ * `row` is the 1-based data row (the CSV header is not counted), `line` the 1-based line where it
+ * starts, and `field` the column or JSON key that is wrong.
+ */
+export class DataRowError extends TokenjudgeError {
+  constructor(
+    readonly file: string,
+    readonly row: number,
+    readonly line: number,
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("DATA_ROW_INVALID", `${file}: row ${row} (line ${line}): ${field}: ${message}`, options);
+  }
+}
+
+/** The model produced NaN or infinite logits, so no verdict can be read; the weights or adapters contain non-finite values. */
+export class NonFiniteOutputError extends TokenjudgeError {
+  constructor(
+    readonly metric: string,
+    readonly values: number[],
+  ) {
+    super(
+      "NON_FINITE_OUTPUT",
+      `metric "${metric}": the class probabilities are not finite (${values.join(", ")}); check the model and adapter weights for NaN or Inf values`,
     );
   }
 }

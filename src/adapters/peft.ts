@@ -61,7 +61,7 @@ export function parsePeftConfig(json: string | unknown, fileName: string): PeftC
   const targets = c.target_modules;
   if (Array.isArray(targets)) {
     for (const module of targets) {
-      if (typeof module !== "string" || HF_MODULE_TARGETS[module] === undefined) {
+      if (typeof module !== "string" || !Object.hasOwn(HF_MODULE_TARGETS, module)) {
         fail("target_modules", `${JSON.stringify(module)} is not supported; supported modules are ${Object.keys(HF_MODULE_TARGETS).join(", ")}`);
       }
     }
@@ -91,7 +91,7 @@ export function readPeftAdapter(configJson: string | unknown, safetensors: Uint8
   const pairs = new Map<string, { a?: { shape: number[]; data: Float32Array }; b?: { shape: number[]; data: Float32Array } }>();
   for (const [key, tensor] of tensors) {
     const match = KEY_PATTERN.exec(key);
-    const target = match === null ? undefined : HF_MODULE_TARGETS[match[2]!];
+    const target = match === null || !Object.hasOwn(HF_MODULE_TARGETS, match[2]!) ? undefined : HF_MODULE_TARGETS[match[2]!];
     if (match === null || target === undefined) {
       throw new AdapterFormatError(tensorFile, `"${key}"`, "is not a LoRA A/B weight of a llama-family projection (q/k/v/o_proj, gate/up/down_proj); remove modules_to_save and embedding adapters");
     }

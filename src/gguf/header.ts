@@ -32,6 +32,8 @@ const MAX_TENSOR_DIMS = 4;
 
 /** Nested arrays deeper than this are rejected, so a hostile file cannot exhaust the stack. */
 const MAX_ARRAY_DEPTH = 8;
+/** Max elements of one metadata array, so a hostile count cannot exhaust memory. */
+const MAX_ARRAY_ELEMENTS = 1 << 24;
 
 // Smallest encodings, used to reject counts that cannot fit in the bytes left in the file.
 const MIN_METADATA_ENTRY_BYTES = 8 + 4 + 1; // key length, value type, a one-byte value
@@ -153,17 +155,22 @@ class HeaderParser {
     const countField = `${field}.count`;
     const count = this.checkedCount(await this.cursor.readU64(countField), VALUE_SIZES[elementType], countField, "array count");
 
+    if (count > MAX_ARRAY_ELEMENTS) {
+      throw new GGUFUnsupportedError(this.file, countField, `arrays longer than ${MAX_ARRAY_ELEMENTS} elements are not supported (the largest vocabularies need under 1 million)`, count);
+    }
+
     if (elementType !== GGUFValueType.ARRAY) {
-      const values: (number | bigint | boolean | string)[] = new Array(count);
-      for (let i = 0; i < count; i++) values[i] = await this.readScalar(elementType, `${field}[${i}]`);
+      // push keeps V8's packed array representation; `new Array(count)` with a large count does not.
+      const values: (number | bigint | boolean | string)[] = [];
+      for (let i = 0; i < count; i++) values.push(await this.readScalar(elementType, `${field}[${i}]`));
       return { type: GGUFValueType.ARRAY, elementType, value: values as GGUFArrayValue };
     }
 
     if (depth + 1 >= MAX_ARRAY_DEPTH) {
       throw new GGUFUnsupportedError(this.file, field, `arrays nested more than ${MAX_ARRAY_DEPTH} deep are not supported`, depth + 1);
     }
-    const nested: GGUFMetadataValue[] = new Array(count);
-    for (let i = 0; i < count; i++) nested[i] = await this.readArray(`${field}[${i}]`, depth + 1);
+    const nested: GGUFMetadataValue[] = [];
+    for (let i = 0; i < count; i++) nested.push(await this.readArray(`${field}[${i}]`, depth + 1));
     return { type: GGUFValueType.ARRAY, elementType, value: nested };
   }
 
@@ -278,6 +285,20 @@ class HeaderParser {
         );
       }
     });
+
+    // Two tensors sharing bytes would alias each other's weights; llama.cpp rejects such files too.
+    const byOffset = tensors.map((tensor, index) => ({ tensor, index })).sort((a, b) => a.tensor.offset - b.tensor.offset);
+    for (let i = 1; i < byOffset.length; i++) {
+      const previous = byOffset[i - 1]!.tensor;
+      const { tensor, index } = byOffset[i]!;
+      if (tensor.byteLength > 0 && previous.byteLength > 0 && tensor.offset < previous.offset + previous.byteLength) {
+        throw this.invalid(
+          `tensor[${index}].offset`,
+          `tensor ${tensor.name} data at offset ${tensor.offset} overlaps tensor ${previous.name} (${previous.byteLength} bytes at offset ${previous.offset}); each tensor needs its own bytes`,
+          tensor.offset,
+        );
+      }
+    }
   }
 
   async parse(): Promise<GGUFHeader> {

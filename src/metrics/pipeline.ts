@@ -4,7 +4,7 @@
 // ("activated" LoRA). It reads its class logits at the last position. A "classic" adapter acts on
 // every token, so its metric prefills its own copy of the content.
 
-import { throwIfAborted } from "../errors.js";
+import { NonFiniteOutputError, throwIfAborted } from "../errors.js";
 import type { LoraReferenceModel } from "../adapters/forward.js";
 import type { LoraAdapter } from "../adapters/lora.js";
 import type { KVCache } from "../reference/kv-cache.js";
@@ -142,13 +142,16 @@ function runAlone(model: LoraReferenceModel, metric: PreparedMetric, prompt: Met
   return logits;
 }
 
-function isClassic(metric: PreparedMetric): boolean {
+/** True when the metric's adapter acts on every token ("classic"), so it cannot share the base-weight content prefill. */
+export function isClassic(metric: PreparedMetric): boolean {
   return metric.adapter !== undefined && metric.definition.adapter?.mode === "classic";
 }
 
-function toResult(metric: PreparedMetric, prompt: MetricPrompt, logits: Float32Array, latencyMs: number): MetricResult {
+/** Builds a metric's result from its class logits: calibrated probabilities, decision, token count and truncation. */
+export function toResult(metric: PreparedMetric, prompt: MetricPrompt, logits: Float32Array, latencyMs: number): MetricResult {
   const { definition, labels } = metric;
   const probabilities = calibratedProbabilities(logits, labels.names, definition.calibration);
+  if (!probabilities.every(Number.isFinite)) throw new NonFiniteOutputError(definition.id, probabilities);
   const decision = decide(probabilities, labels.names, definition.decision);
 
   const result: MetricResult = {

@@ -53,6 +53,12 @@ const QUESTION_SEPARATOR = "\n\n";
 const PLAIN_TAIL = "\n";
 
 /**
+ * Characters of content accepted per token of context. Text averages 3 to 5 characters per
+ * token, so 32 leaves room for truncation to keep a full window while bounding tokenizer work.
+ */
+export const MAX_CHARACTERS_PER_TOKEN = 32;
+
+/**
  * Computes the layout from `chatTemplate` (the GGUF `tokenizer.chat_template`), or the plain
  * layout when it is undefined: no head, and the answer prefix on the line after the question.
  * Throws `TemplateError` when the template drops or repeats the user message.
@@ -101,7 +107,12 @@ export function contentSlots(content: EvaluationContent): Partial<Record<Templat
 
   for (const [slot, field, value] of fields) {
     if (value === undefined || value === null) continue;
-    const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    let text: string | undefined;
+    try {
+      text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    } catch (error) {
+      throw new InvalidInputError(`evaluate: content.${field} cannot be written as JSON (${(error as Error).message}); pass a string or a plain JSON value`);
+    }
     if (text === undefined) throw new InvalidInputError(`evaluate: content.${field} cannot be written as JSON; pass a string or a JSON value`);
     assertWellFormed(text, `evaluate: content.${field}`);
     if (text.trim() !== "") slots[slot] = text;
@@ -126,6 +137,15 @@ export function renderMetricPrompt(metric: MetricDefinition, slots: Partial<Reco
 
   // One pass over the template, so a slot value that contains "{output}" is not substituted again.
   const contentText = metric.template.content.replace(/\{([a-z_]+)\}/g, (whole, name: string) => slots[name as TemplateSlot] ?? whole);
+
+  // Content far beyond the context window would be tokenized only to be dropped, which takes
+  // seconds per megabyte; reject it before tokenizing.
+  const maxCharacters = maxTokens * MAX_CHARACTERS_PER_TOKEN;
+  if (contentText.length > maxCharacters) {
+    throw new InvalidInputError(
+      `metric "${metric.id}": the content is ${contentText.length} characters, more than the ${maxCharacters} this ${maxTokens}-token context accepts (${MAX_CHARACTERS_PER_TOKEN} per token); keep the part to judge, for example the last ${maxCharacters} characters`,
+    );
+  }
   const bos = tokenizer.addBos ? tokenizer.bosId : undefined;
   const joined = withBos(tokenizer.encode([{ text: layout.head, special: true }, { text: contentText, special: false }]), bos);
 

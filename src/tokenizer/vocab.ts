@@ -145,7 +145,8 @@ function resolvePre(metadata: Map<string, GGUFMetadataValue>, name: string): { p
   if (value === undefined) return { pre: "default", preKind: "default" };
 
   const pre = String(value);
-  const preKind = PRE_TOKENIZER_NAMES[pre];
+  // Object.hasOwn: names such as "constructor" must not resolve through the prototype.
+  const preKind = Object.hasOwn(PRE_TOKENIZER_NAMES, pre) ? PRE_TOKENIZER_NAMES[pre] : undefined;
   if (preKind === undefined) {
     throw new TokenizerError(
       `${describe(name, "tokenizer.ggml.pre")} is "${pre}", which this tokenizer does not implement. ` +

@@ -76,6 +76,11 @@ const FORMAT_CASES: Case[] = [
     new RawBytes().header(3, 2, 0).tensorInfo("w", [4], GGMLType.F32, 0).tensorInfo("w", [4], GGMLType.F32, 32).pad(32).zeros(64).finish(),
     ["tensor[1].name", '"w"'],
   ],
+  [
+    "overlapping tensors",
+    new RawBytes().header(3, 2, 0).tensorInfo("a", [16], GGMLType.F32, 0).tensorInfo("b", [4], GGMLType.F32, 32).pad(32).zeros(64).finish(),
+    ["tensor[1].offset", "tensor b", "overlaps tensor a"],
+  ],
 ];
 
 const UNSUPPORTED_CASES: Case[] = [
@@ -84,6 +89,7 @@ const UNSUPPORTED_CASES: Case[] = [
   ["big-endian file", new RawBytes().u32(0x46554747).u32(0x03000000).u64(0).u64(0).finish(), ["version", "big-endian"]],
   ["unknown tensor type", oneTensor([4], 99).pad(32).zeros(64).finish(), ["tensor[0].type", "blk.0.attn_q.weight", "type 99"]],
   ["nested arrays 9 deep", nestedArrays(9).finish(), ['metadata["k"][0][0][0][0][0][0][0]', "nested"]],
+  ["array of 2^25 elements", oneEntry().u32(T.ARRAY).u32(T.UINT8).u64(1 << 25).zeros(1 << 25).finish(), ['metadata["k"].count', "longer than 16777216"]],
 ];
 
 describe("GGUFFile.open on malformed files", () => {

@@ -173,6 +173,8 @@ describe("tokenizer metadata validation", () => {
     ["merge without space", { "tokenizer.ggml.merges": meta.strArray(["ab"]) }, /merges" entry 0 \("ab"\) has no space/],
     ["missing merges", { "tokenizer.ggml.merges": undefined }, /tokenizer\.ggml\.merges.*missing/],
     ["unknown pre", { "tokenizer.ggml.pre": meta.str("mystery") }, /"mystery".*Supported values: .*llama-bpe.*qwen2.*smollm/],
+    ["pre named __proto__", { "tokenizer.ggml.pre": meta.str("__proto__") }, /"__proto__".*Supported values/],
+    ["pre named constructor", { "tokenizer.ggml.pre": meta.str("constructor") }, /"constructor".*Supported values/],
     ["unknown model", { "tokenizer.ggml.model": meta.str("t5") }, /tokenizer\.ggml\.model.*"t5"/],
     ["duplicate token", { "tokenizer.ggml.tokens": meta.strArray(["a", "b", "ab", "a", "<|end|>"]) }, /token 3 "a" duplicates token 0/],
   ];
