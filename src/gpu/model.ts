@@ -56,6 +56,14 @@ export interface WebGPUForwardOptions {
   signal?: AbortSignal;
 }
 
+/** The GPU objects that a pass recorded outside `WebGPUModel` reads, such as the suffix batch in suffix-batch.ts. */
+export interface WebGPUModelParts {
+  context: GPUContext;
+  weights: GPUModelWeights;
+  /** RoPE inverse frequencies [ropeDimensionCount / 2], frequency factors and scaling applied. */
+  inverseFrequencies: Float64Array;
+}
+
 export interface WebGPUForwardResult {
   /** Last-position logits: [vocab], or [classTokenIds.length]. */
   logits: Float32Array;
@@ -151,6 +159,12 @@ export class WebGPUModel {
       for (const buffer of Object.values(buffers)) if (typeof buffer !== "number") this.context.destroyBuffer(buffer);
       if (!cache) kv.dispose();
     }
+  }
+
+  /** Returns the context, weights and RoPE frequencies; throws once the model is disposed or its device lost. */
+  get parts(): WebGPUModelParts {
+    this.assertUsable();
+    return { context: this.context, weights: this.weights, inverseFrequencies: this.inverseFrequencies };
   }
 
   /** Frees the weights. The context stays open; it belongs to the caller. */

@@ -1,0 +1,169 @@
+// Main-thread side of the judge worker: `createWorkerJudge()` starts a worker, creates a Judge in
+// it and returns an object with the Judge's interface (JudgeInterface) whose calls run there.
+// AbortSignals are forwarded as `abort(id)` messages, the progress callback as a comlink proxy,
+// and typed errors keep their class (runtime/error-transfer.ts). When the worker fails, every
+// pending and later call rejects with WorkerCrashedError; create a new judge.
+
+import * as Comlink from "comlink";
+import type { LoraAdapter } from "../adapters/lora.js";
+import { AbortError, InvalidInputError } from "../errors.js";
+import type { MetricDefinition } from "../metrics/definition.js";
+import type { EvaluateOptions, JudgeInterface } from "../metrics/judge.js";
+import type { MetricResult } from "../metrics/pipeline.js";
+import type { EvaluationContent, MetricPrompt } from "../metrics/prompt.js";
+import { installErrorTransfer } from "../runtime/error-transfer.js";
+import { WorkerCrashedError } from "../runtime/errors.js";
+import type { ProgressCallback } from "../runtime/progress.js";
+import type { WorkerLike } from "./client.js";
+import type { JudgeModelSource, JudgeWorkerApi } from "./judge-protocol.js";
+
+export interface WorkerJudgeOptions {
+  /** A file path (Node only), or a `JudgeModelSource`: a path, a Blob or File, or bytes. */
+  model: string | JudgeModelSource;
+  backend: "cpu" | "webgpu";
+  /** Metric definitions, or ids of built-in metrics; all built-ins when omitted. */
+  metrics?: (MetricDefinition | string)[];
+  /** See `JudgeOptions.chatTemplate`. */
+  chatTemplate?: string | null;
+  /** Adapters already in memory, by metric id; they are copied to the worker. */
+  adapters?: Record<string, LoraAdapter>;
+  /** Receives the WebGPU backend's upload and compile reports, then "ready". */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  /** The worker to talk to; by default a new module worker running ./judge-worker.ts. */
+  worker?: WorkerLike;
+}
+
+/** A Judge running in a worker. `renderPrompt` is asynchronous here, because it runs in the worker. */
+export interface WorkerJudge extends JudgeInterface {
+  renderPrompt(content: EvaluationContent, id: string): Promise<MetricPrompt>;
+  /** Disposes the judge in the worker and terminates the worker. */
+  dispose(): Promise<void>;
+  /** True once the worker failed or was disposed; every call then rejects. */
+  readonly closed: boolean;
+}
+
+function startDefaultWorker(): WorkerLike {
+  if (typeof Worker === "undefined") {
+    throw new InvalidInputError("createWorkerJudge: Web Workers are not available here (Node has none); use Judge.create() or pass options.worker");
+  }
+  // Vite bundles the worker from this exact `new Worker(new URL(...), { type: "module" })` form.
+  return new Worker(new URL("./judge-worker.ts", import.meta.url), { type: "module", name: "tokenjudge-judge" });
+}
+
+/** Describes a worker `error` or `messageerror` event for the crash message. */
+function describeWorkerEvent(event: Event): string {
+  const errorEvent = event as Partial<ErrorEvent>;
+  if (errorEvent.message) {
+    const where = errorEvent.filename ? ` at ${errorEvent.filename}:${errorEvent.lineno ?? 0}` : "";
+    return `${errorEvent.message}${where}`;
+  }
+  return `${event.type} event without a message (the worker script may have failed to load)`;
+}
+
+/**
+ * Starts a worker (or uses `options.worker`), creates the judge in it and resolves once the model
+ * is loaded and the metrics registered. Rejects with the worker's error, with its class, and
+ * terminates the worker when creation fails.
+ */
+export async function createWorkerJudge(options: WorkerJudgeOptions): Promise<WorkerJudge> {
+  installErrorTransfer();
+  const worker = options.worker ?? startDefaultWorker();
+  const remote = Comlink.wrap<JudgeWorkerApi>(worker);
+
+  let failure: WorkerCrashedError | undefined;
+  let rejectPending: (error: WorkerCrashedError) => void = () => undefined;
+  const crashed = new Promise<never>((_, reject) => {
+    rejectPending = reject;
+  });
+  crashed.catch(() => undefined);
+
+  const close = (error: WorkerCrashedError): void => {
+    if (failure) return;
+    failure = error;
+    rejectPending(error);
+    worker.removeEventListener("error", onError);
+    worker.removeEventListener("messageerror", onError);
+    worker.terminate();
+  };
+
+  const onError = (event: Event): void => {
+    event.preventDefault?.();
+    const detail = describeWorkerEvent(event);
+    close(new WorkerCrashedError(`the tokenjudge judge worker failed (${detail}); create a new judge with createWorkerJudge()`, detail));
+  };
+  worker.addEventListener("error", onError);
+  worker.addEventListener("messageerror", onError);
+
+  let nextAbortId = 1;
+
+  /** Runs `call` unless the worker is gone; rejects on worker failure or on `signal` abort. */
+  const invoke = async <T>(signal: AbortSignal | undefined, call: (abortId: number | undefined) => Promise<T>): Promise<T> => {
+    if (failure) throw failure;
+    if (signal?.aborted) throw new AbortError();
+
+    const abortId = signal ? nextAbortId++ : undefined;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      if (!signal || abortId === undefined) return;
+      onAbort = () => {
+        remote.abort(abortId).catch(() => undefined);
+        reject(new AbortError());
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+
+    try {
+      return await Promise.race([call(abortId), crashed, aborted]);
+    } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    }
+  };
+
+  const model: JudgeModelSource = typeof options.model === "string" ? { path: options.model } : options.model;
+  const onProgress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
+  let metricIds: string[];
+  try {
+    metricIds = await invoke(options.signal, (abortId) =>
+      remote.create(
+        { model, backend: options.backend, metrics: options.metrics, chatTemplate: options.chatTemplate, adapters: options.adapters, abortId },
+        onProgress,
+      ),
+    );
+  } catch (error) {
+    close(new WorkerCrashedError("createWorkerJudge failed, so its worker was terminated; create a new judge"));
+    throw error;
+  }
+
+  return {
+    get closed() {
+      return failure !== undefined;
+    },
+
+    get metricIds() {
+      return [...metricIds];
+    },
+
+    async register(definition: unknown, registerOptions: { adapter?: LoraAdapter; signal?: AbortSignal } = {}): Promise<void> {
+      metricIds = await invoke(registerOptions.signal, (abortId) => remote.register(definition, { adapter: registerOptions.adapter, abortId }));
+    },
+
+    evaluate(content: EvaluationContent, evaluateOptions: EvaluateOptions = {}): Promise<MetricResult[]> {
+      return invoke(evaluateOptions.signal, (abortId) => remote.evaluate(content, { metrics: evaluateOptions.metrics, abortId }));
+    },
+
+    renderPrompt(content: EvaluationContent, id: string): Promise<MetricPrompt> {
+      return invoke(undefined, () => remote.renderPrompt(content, id));
+    },
+
+    async dispose(): Promise<void> {
+      if (failure) return;
+      try {
+        await invoke(undefined, () => remote.dispose());
+      } finally {
+        close(new WorkerCrashedError("this worker judge was disposed; create a new one with createWorkerJudge()"));
+      }
+    },
+  };
+}
