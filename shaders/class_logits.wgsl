@@ -9,16 +9,18 @@
 //   @binding(2) weights: array<u32>         [chunk_rows, row_bytes / 4] output rows first_row .. first_row + chunk_rows - 1, raw bytes
 //   @binding(3) logits: array<f32>          [n_ids] f32; with ALL_ROWS [n_vocab] f32
 //   @binding(4) ids: array<u32>             [n_ids] vocabulary rows; absent with ALL_ROWS
-// Dispatch: one workgroup per logit (n workgroups, split with grid2D()). Its threads stride over
-// `dim` and reduce their partial dot products in workgroup memory. A matrix larger than one
-// storage binding is bound in row chunks, one dispatch each; without ALL_ROWS a workgroup writes
-// only when its row lies in the bound chunk. WORKGROUP_SIZE must be a power of two.
+// Dispatch: ceil(n / (WORKGROUP_SIZE / THREADS_PER_ROW)) workgroups, split with grid2D(). Each
+// workgroup computes WORKGROUP_SIZE / THREADS_PER_ROW logits, and THREADS_PER_ROW neighbouring
+// threads share one logit: they stride over `dim` and reduce their partial dot products in
+// workgroup memory. A matrix larger than one storage binding is bound in row chunks, one dispatch
+// each; without ALL_ROWS a logit is written only when its row lies in the bound chunk.
+// WORKGROUP_SIZE and THREADS_PER_ROW must be powers of two, THREADS_PER_ROW <= WORKGROUP_SIZE.
 
 #include "common"
 #include "weights"
 
 struct ClassLogitsParams {
-  n: u32,           // workgroups that compute a logit: n_ids, or chunk_rows with ALL_ROWS
+  n: u32,           // logits to compute: n_ids, or chunk_rows with ALL_ROWS
   dim: u32,
   row_bytes: u32,   // bytes per output-matrix row
   first_row: u32,   // matrix row stored at byte 0 of `weights`
@@ -26,6 +28,7 @@ struct ClassLogitsParams {
 }
 
 override WORKGROUP_SIZE: u32 = 64u;
+override THREADS_PER_ROW: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> params: ClassLogitsParams;
 @group(0) @binding(1) var<storage, read> hidden: array<f32>;
@@ -43,39 +46,44 @@ fn main(
   @builtin(num_workgroups) num_workgroups: vec3<u32>,
   @builtin(local_invocation_index) local: u32,
 ) {
-  let k = workgroup_index(workgroup_id, num_workgroups);
-  if (k >= params.n) {
-    return;
-  }
+  // Threads never return early, because every thread must reach the barriers below.
+  let rows_per_workgroup = WORKGROUP_SIZE / THREADS_PER_ROW;
+  let lane = local % THREADS_PER_ROW;
+  let k = workgroup_index(workgroup_id, num_workgroups) * rows_per_workgroup + local / THREADS_PER_ROW;
+  var in_range = k < params.n;
 
 #if ALL_ROWS
   let chunk_row = k;
   let out_index = params.first_row + k;
 #else
-  let row = ids[k];
-  if (row < params.first_row || row - params.first_row >= params.chunk_rows) {
-    return;
+  var row = 0u;
+  if (in_range) {
+    row = ids[k];
   }
+  in_range = in_range && row >= params.first_row && row - params.first_row < params.chunk_rows;
   let chunk_row = row - params.first_row;
   let out_index = k;
 #endif
 
-  let row_start = chunk_row * params.row_bytes;
   var sum = 0.0;
-  for (var c = local; c < params.dim; c += WORKGROUP_SIZE) {
-    sum += hidden[c] * weight_at(row_start, c);
+  if (in_range) {
+    let row_start = chunk_row * params.row_bytes;
+    for (var c = lane; c < params.dim; c += THREADS_PER_ROW) {
+      sum += hidden[c] * weight_at(row_start, c);
+    }
   }
   partial_sums[local] = sum;
   workgroupBarrier();
 
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
-    if (local < stride) {
+  // Tree reduction inside each group of THREADS_PER_ROW threads; no step runs when it is 1.
+  for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
       partial_sums[local] += partial_sums[local + stride];
     }
     workgroupBarrier();
   }
 
-  if (local == 0u) {
-    logits[out_index] = partial_sums[0];
+  if (in_range && lane == 0u) {
+    logits[out_index] = partial_sums[local];
   }
 }

@@ -57,6 +57,8 @@ export interface ModelFile {
   hasTensor(name: string): boolean;
   tensor(name: string): GGUFTensorInfo;
   readTensorF32(name: string, signal?: AbortSignal): Promise<Float32Array>;
+  /** Encoded bytes of a tensor; the reference uses them only to emulate llama.cpp's Q4_1 product. */
+  readTensorBytes?(name: string, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 const ROPE_STYLES: Record<Architecture, RopeStyle> = {

@@ -13,6 +13,13 @@
 // check that its size equals the vocabulary and that it sums to 1. (Read from the package's
 // dist/evaluator/LlamaContext/LlamaContext.js and llama/addon/AddonSampler.cpp.)
 //
+// Normalization: the addon (llama/addon/AddonContext.cpp) divides each exp(logit - max) by a sum
+// it accumulates in one float32 variable, in vocabulary order. Over the 128k to 152k entries of
+// the Llama 3 and Qwen3 vocabularies that sum drifted by about 4e-4 relative. The drift shifts
+// every log-probability by the same amount, and it made float32 models differ from the reference
+// by up to 6e-4. Every probability carries the same divisor, so this wrapper divides them again
+// by their float64 sum, which restores exp(logit - max) / sum to float32 precision.
+//
 // LoRA: llama.cpp adds scale * (alpha / rank) * B·A to each adapted weight, where the adapter
 // stores `<tensor>.lora_a` with dims [in, rank] and `<tensor>.lora_b` with dims [rank, out].
 
@@ -143,7 +150,7 @@ export class LlamaCppOracle {
       if (probabilities === undefined) {
         throw new OracleError(`llama.cpp returned no probabilities for the last of ${tokens.length} tokens with "${this.path}"`);
       }
-      return probabilities;
+      return renormalize(probabilities, this.path);
     };
 
     const result = this.queue.then(run, run);
@@ -158,4 +165,20 @@ export class LlamaCppOracle {
     await this.model.dispose();
     await this.llama.dispose();
   }
+}
+
+/**
+ * Divides every probability by their float64 sum, keeping the map's order, to undo the float32
+ * rounding of the addon's normalizing sum (see the file header).
+ */
+function renormalize(probabilities: Map<number, number>, path: string): Map<number, number> {
+  let sum = 0;
+  for (const probability of probabilities.values()) sum += probability;
+  if (!(sum > 0) || !Number.isFinite(sum)) {
+    throw new OracleError(`llama.cpp returned probabilities that sum to ${sum} with "${path}"; the logits are probably NaN or infinite, so check the model file`);
+  }
+
+  const normalized = new Map<number, number>();
+  for (const [token, probability] of probabilities) normalized.set(token, probability / sum);
+  return normalized;
 }

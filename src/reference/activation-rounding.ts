@@ -3,20 +3,48 @@
 // For a weight stored as a quantized type, ggml first quantizes each activation row to the
 // type's "vec_dot" partner and multiplies integer blocks, so the product uses rounded inputs:
 //   Q8_0, Q4_0         -> Q8_0: per 32 values, d = max|x| / 127 stored as f16, q = round(x / d)
-//   Q4_1               -> Q8_1: the same values as Q8_0
+//   Q4_1               -> Q8_1: the same d and q as Q8_0, plus s = d * sum(q) stored as f16
 //   Q4_K, Q5_K, Q6_K   -> Q8_K: per 256 values, d = -max/127 for the value of largest magnitude,
 //                         stored as f32, q = min(127, round(x / d))
 //   F16, BF16          -> the activation converted to F16 or BF16
+// The Q4_1 dot product adds m * s for each block, where m is the weight block's minimum, in place
+// of m * d * sum(q). `matmulLikeLlamaCpp` adds that difference when it has the block minimums.
 // Measured against llama.cpp (node-llama-cpp 3.21.1, CPU): on the stories260K model with Q8_0
 // matrices the plain float32 pass differed by up to 0.38 in log-probability and this emulation by
-// 5e-6, over sequences of 5 to 103 tokens. On the random models of the parity tests it matched
-// Q8_0, Q4_0 and Q6_K to 1e-6 on sequences of up to 8 tokens.
-// NOTE: it is approximate elsewhere. Some longer batches, and Q4_1, Q4_K and Q5_K weights with
-// nonzero block minimums, still differed by up to about 4e-2, and BF16 by 5e-3. The kernels
-// llama.cpp picks there round differently in ways not reproduced here.
+// 5e-6, over sequences of 5 to 103 tokens. On 1- and 2-layer random models with one matrix role
+// at a time stored as F16, BF16, Q8_0, Q4_1 (with block minimums) or Q4_K, it matched to 1e-6 on
+// sequences of 1 to 32 tokens, apart from occasional rounding flips (below).
+// NOTE: the rounding makes the result discontinuous. A value within a few float32 ulps of a
+// rounding boundary can round to the other side in llama.cpp, whose float32 arithmetic (norms,
+// RoPE, softmax, accumulation order) differs from this pass in the last bits. On the parity
+// fixtures one such flip moved last-token log-probabilities by up to 5e-2 for Q8_0-rounded and 2e-3
+// for F16-rounded inputs. Switching this pass's own dot products from float64 to float32
+// accumulation moved them by as much.
 
+import { InvalidInputError } from "../errors.js";
 import { bf16BitsToF32, f32ToBF16Bits, roundToF16 } from "../gguf/half.js";
 import { GGMLType } from "../gguf/types.js";
+import { matmul } from "./matmul.js";
+
+/** A matrix's stored type in the file and, for Q4_1, its block minimums [outFeatures, inFeatures / 32]. */
+export interface StoredMatrix {
+  type: GGMLType | undefined;
+  blockMinimums?: Float32Array;
+}
+
+/**
+ * Returns Y [rows, outFeatures] = X [rows, inFeatures] · Wᵀ + bias as llama.cpp's CPU backend
+ * computes it for a weight stored as `stored.type`. The input is rounded first. For Q4_1 the Q8_1
+ * sum term is added when `stored.blockMinimums` is given. Without it, Q4_1 models differed from
+ * llama.cpp by 1e-2 to 1e-1 in log-probability.
+ */
+export function matmulLikeLlamaCpp(input: Float32Array, weight: Float32Array, inFeatures: number, outFeatures: number, stored: StoredMatrix, bias?: Float32Array): Float32Array {
+  const output = matmul(roundActivationsLikeLlamaCpp(input, inFeatures, stored.type), weight, inFeatures, outFeatures, bias);
+  if (stored.type === GGMLType.Q4_1 && stored.blockMinimums !== undefined) {
+    addQ8_1SumTerms(output, input, inFeatures, outFeatures, stored.blockMinimums);
+  }
+  return output;
+}
 
 /** Returns `input` [rows, inFeatures] rounded as llama.cpp rounds activations for `weightType`. */
 export function roundActivationsLikeLlamaCpp(input: Float32Array, inFeatures: number, weightType: GGMLType | undefined): Float32Array {
@@ -74,4 +102,43 @@ function roundHalfEven(value: number): number {
   if (fraction > 0.5) return floor + 1;
   if (fraction < 0.5) return floor;
   return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * Adds m * (s - d * sum(q)) for every Q4_1 weight block to `output` [rows, outFeatures]. A product
+ * with Q8_0-rounded input misses this term, because llama.cpp multiplies the weight block's
+ * minimum m by the f16-rounded sum s in place of the exact d * sum(q).
+ */
+function addQ8_1SumTerms(output: Float32Array, input: Float32Array, inFeatures: number, outFeatures: number, blockMinimums: Float32Array): void {
+  const blockSize = 32;
+  const blocksPerRow = inFeatures / blockSize;
+  if (!Number.isInteger(blocksPerRow) || blockMinimums.length !== outFeatures * blocksPerRow) {
+    throw new InvalidInputError(
+      `matmulLikeLlamaCpp: ${blockMinimums.length} Q4_1 block minimums do not match ${outFeatures} rows of ${inFeatures} inputs in blocks of ${blockSize}; load them from the same tensor`,
+    );
+  }
+  const rows = input.length / inFeatures;
+
+  // sumErrors: [rows, blocksPerRow], s - d * sum(q) of each activation block.
+  const sumErrors = new Float64Array(rows * blocksPerRow);
+  for (let block = 0; block < sumErrors.length; block++) {
+    const start = block * blockSize;
+    let amax = 0;
+    for (let i = start; i < start + blockSize; i++) amax = Math.max(amax, Math.abs(input[i]!));
+    if (amax === 0) continue;
+
+    const d = Math.fround(amax / 127);
+    const inverse = Math.fround(127 / amax);
+    let quantSum = 0;
+    for (let i = start; i < start + blockSize; i++) quantSum += roundHalfEven(Math.fround(input[i]! * inverse));
+    sumErrors[block] = roundToF16(Math.fround(d * quantSum)) - roundToF16(d) * quantSum;
+  }
+
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outFeatures; o++) {
+      let correction = 0;
+      for (let b = 0; b < blocksPerRow; b++) correction += blockMinimums[o * blocksPerRow + b]! * sumErrors[r * blocksPerRow + b]!;
+      output[r * outFeatures + o] = output[r * outFeatures + o]! + correction;
+    }
+  }
 }

@@ -11,8 +11,8 @@ export interface MlpWeights {
   down: Float32Array;
 }
 
-/** Hook applied to the input of each product, e.g. to emulate another implementation's rounding. */
-export type InputRounding = (input: Float32Array, inFeatures: number, matrix: keyof MlpWeights) => Float32Array;
+/** Computes one product Y = X · Wᵀ of the block, e.g. emulating another implementation's rounding. */
+export type MlpProduct = (input: Float32Array, weight: Float32Array, inFeatures: number, outFeatures: number, matrix: keyof MlpWeights) => Float32Array;
 
 /** Returns the SwiGLU output [rows, embeddingLength] for normalized input [rows, embeddingLength]. */
 export function swiGluMlp(
@@ -20,15 +20,15 @@ export function swiGluMlp(
   weights: MlpWeights,
   embeddingLength: number,
   feedForwardLength: number,
-  roundInput: InputRounding = (values) => values,
+  product: MlpProduct = (values, weight, inFeatures, outFeatures) => matmul(values, weight, inFeatures, outFeatures),
 ): Float32Array {
-  const gate = matmul(roundInput(input, embeddingLength, "gate"), weights.gate, embeddingLength, feedForwardLength); // [rows, ffn]
-  const up = matmul(roundInput(input, embeddingLength, "up"), weights.up, embeddingLength, feedForwardLength); // [rows, ffn]
+  const gate = product(input, weights.gate, embeddingLength, feedForwardLength, "gate"); // [rows, ffn]
+  const up = product(input, weights.up, embeddingLength, feedForwardLength, "up"); // [rows, ffn]
 
   for (let i = 0; i < gate.length; i++) {
     const g = gate[i]!;
     gate[i] = (g / (1 + Math.exp(-g))) * up[i]!;
   }
 
-  return matmul(roundInput(gate, feedForwardLength, "down"), weights.down, feedForwardLength, embeddingLength); // [rows, embd]
+  return product(gate, weights.down, feedForwardLength, embeddingLength, "down"); // [rows, embd]
 }

@@ -3,15 +3,14 @@
 
 import { InvalidInputError } from "../errors.js";
 import { readModelConfig, type ModelConfig, type ModelFile } from "../model/config.js";
-import type { GGMLType } from "../gguf/types.js";
-import { roundActivationsLikeLlamaCpp } from "./activation-rounding.js";
+import { matmulLikeLlamaCpp, type StoredMatrix } from "./activation-rounding.js";
 import { causalAttention } from "./attention.js";
 import { KVCache } from "./kv-cache.js";
-import { addInPlace, dot, matmul } from "./matmul.js";
+import { addInPlace, matmul } from "./matmul.js";
 import { swiGluMlp } from "./mlp.js";
 import { rmsNorm } from "./norm.js";
 import { applyRope, ropeInverseFrequencies, type RopeParameters } from "./rope.js";
-import { loadReferenceWeights, type LayerWeights, type ReferenceWeights } from "./weights.js";
+import { loadReferenceWeights, type LayerMatrixName, type LayerWeights, type ReferenceWeights } from "./weights.js";
 
 export interface ReferenceModelOptions {
   /**
@@ -93,20 +92,21 @@ export class ReferenceModel {
       addInPlace(x, this.attentionBlock(attentionInput, weights, cache, layer, firstPosition));
 
       const mlpInput = rmsNorm(x, weights.feedForwardNorm, config.rmsNormEpsilon, embd); // [rows, embd]
-      addInPlace(x, swiGluMlp(mlpInput, weights, embd, config.feedForwardLength, (input, inFeatures, matrix) => this.roundInput(input, inFeatures, weights.storedTypes?.[matrix])));
+      addInPlace(x, swiGluMlp(mlpInput, weights, embd, config.feedForwardLength, (input, weight, inFeatures, outFeatures, matrix) => this.product(input, weight, inFeatures, outFeatures, storedMatrix(weights, matrix))));
     }
     cache.commit(rows);
 
     // Only the last position's logits are computed.
     const normalized = rmsNorm(x.subarray((rows - 1) * embd), this.weights.outputNorm, config.rmsNormEpsilon, embd); // [embd]
-    const last = this.roundInput(normalized, embd, this.weights.outputStoredType);
     const output = this.weights.output ?? this.weights.tokenEmbedding; // [vocab, embd]
+    const stored: StoredMatrix = { type: this.weights.outputStoredType, blockMinimums: this.weights.outputBlockMinimums };
     const ids = options.classTokenIds;
-    if (ids === undefined) return { logits: matmul(last, output, embd, config.vocabSize) };
+    if (ids === undefined) return { logits: this.product(normalized, output, embd, config.vocabSize, stored) };
 
-    const logits = new Float32Array(ids.length);
-    ids.forEach((id, i) => (logits[i] = dot(output, id * embd, last, 0, embd)));
-    return { logits };
+    // Only the class tokens' rows of the output projection: [ids.length, embd].
+    const classRows = gatherRows(output, ids, embd);
+    const minimums = stored.blockMinimums === undefined ? undefined : gatherRows(stored.blockMinimums, ids, embd / 32);
+    return { logits: this.product(normalized, classRows, embd, ids.length, { type: stored.type, blockMinimums: minimums }) };
   }
 
   /** Returns the attention block's output [rows, embd] and writes this layer's keys and values to `cache`. */
@@ -115,10 +115,9 @@ export class ReferenceModel {
     const queryWidth = headCount * headDim;
     const kvWidth = headCountKV * headDim;
 
-    const types = weights.storedTypes;
-    const queries = matmul(this.roundInput(input, embd, types?.query), weights.query, embd, queryWidth, weights.queryBias); // [rows, heads * headDim]
-    const keys = matmul(this.roundInput(input, embd, types?.key), weights.key, embd, kvWidth, weights.keyBias); // [rows, kvHeads * headDim]
-    const values = matmul(this.roundInput(input, embd, types?.value), weights.value, embd, kvWidth, weights.valueBias); // [rows, kvHeads * headDim]
+    const queries = this.product(input, weights.query, embd, queryWidth, storedMatrix(weights, "query"), weights.queryBias); // [rows, heads * headDim]
+    const keys = this.product(input, weights.key, embd, kvWidth, storedMatrix(weights, "key"), weights.keyBias); // [rows, kvHeads * headDim]
+    const values = this.product(input, weights.value, embd, kvWidth, storedMatrix(weights, "value"), weights.valueBias); // [rows, kvHeads * headDim]
 
     // qwen3 normalizes each head of the queries and keys before RoPE.
     if (weights.queryNorm !== undefined) rmsNorm(queries, weights.queryNorm, rmsNormEpsilon, headDim, queries);
@@ -129,14 +128,13 @@ export class ReferenceModel {
     cache.write(layer, keys, values);
 
     const attended = causalAttention(queries, cache, layer, firstPosition, { headCount, headCountKV, headDim }); // [rows, heads * headDim]
-    const attendedInput = this.roundInput(attended, queryWidth, types?.attentionOutput);
-    return matmul(attendedInput, weights.attentionOutput, queryWidth, embd, weights.attentionOutputBias); // [rows, embd]
+    return this.product(attended, weights.attentionOutput, queryWidth, embd, storedMatrix(weights, "attentionOutput"), weights.attentionOutputBias); // [rows, embd]
   }
 
-  /** Returns `input` unchanged, or rounded as llama.cpp rounds it for a weight of `storedType`. */
-  private roundInput(input: Float32Array, inFeatures: number, storedType: GGMLType | undefined): Float32Array {
-    if (this.activationRounding === "none") return input;
-    return roundActivationsLikeLlamaCpp(input, inFeatures, storedType);
+  /** Returns input · weightᵀ + bias, in float32 or as llama.cpp computes it for the matrix's stored type. */
+  private product(input: Float32Array, weight: Float32Array, inFeatures: number, outFeatures: number, stored: StoredMatrix, bias?: Float32Array): Float32Array {
+    if (this.activationRounding === "none") return matmul(input, weight, inFeatures, outFeatures, bias);
+    return matmulLikeLlamaCpp(input, weight, inFeatures, outFeatures, stored, bias);
   }
 
   private checkTokens(tokens: number[], firstPosition: number, classTokenIds: number[] | undefined): void {
@@ -155,6 +153,17 @@ export class ReferenceModel {
       }
     }
   }
+}
+
+function storedMatrix(weights: LayerWeights, matrix: LayerMatrixName): StoredMatrix {
+  return { type: weights.storedTypes?.[matrix], blockMinimums: weights.blockMinimums?.[matrix] };
+}
+
+/** Returns the rows `ids` of a row-major [*, width] array, in that order. */
+function gatherRows(values: Float32Array, ids: number[], width: number): Float32Array {
+  const out = new Float32Array(ids.length * width);
+  ids.forEach((id, i) => out.set(values.subarray(id * width, (id + 1) * width), i * width));
+  return out;
 }
 
 /** Returns log(softmax(logits)), computed in float64 with the max subtracted first. */

@@ -3,7 +3,8 @@
 import { GGUFFormatError, throwIfAborted } from "../errors.js";
 import type { ModelConfig, ModelFile } from "../model/config.js";
 import { OUTPUT, OUTPUT_NORM, ROPE_FREQUENCIES, TOKEN_EMBEDDING, layerTensorNames } from "../model/tensor-names.js";
-import type { GGMLType } from "../gguf/types.js";
+import { GGMLType } from "../gguf/types.js";
+import { readQ4_1BlockMinimums } from "./block-minimums.js";
 import type { MlpWeights } from "./mlp.js";
 
 /** Names of the projection matrices of a block. */
@@ -37,6 +38,8 @@ export interface LayerWeights extends MlpWeights {
   feedForwardNorm: Float32Array;
   /** Tensor type each matrix had in the file, when loaded from one; used only to emulate llama.cpp's activation rounding. */
   storedTypes?: Partial<Record<LayerMatrixName, GGMLType>>;
+  /** Block minimums [out, in / 32] of the matrices stored as Q4_1; used only to emulate llama.cpp's Q4_1 product. */
+  blockMinimums?: Partial<Record<LayerMatrixName, Float32Array>>;
 }
 
 export interface ReferenceWeights {
@@ -51,6 +54,8 @@ export interface ReferenceWeights {
   ropeFrequencyFactors?: Float32Array;
   /** Tensor type of the output projection in the file (of `token_embd.weight` when tied). */
   outputStoredType?: GGMLType;
+  /** Block minimums [vocabSize, embeddingLength / 32] of the output projection when it is stored as Q4_1. */
+  outputBlockMinimums?: Float32Array;
 }
 
 /**
@@ -75,6 +80,11 @@ export async function loadReferenceWeights(file: ModelFile, config: ModelConfig,
       );
     }
     return file.readTensorF32(name, signal);
+  };
+  const readBlockMinimums = async (name: string): Promise<Float32Array | undefined> => {
+    const info = file.tensor(name);
+    if (info.type !== GGMLType.Q4_1 || file.readTensorBytes === undefined) return undefined;
+    return readQ4_1BlockMinimums(await file.readTensorBytes(name, signal), info.elementCount, `${fileName}: tensor "${name}"`);
   };
   const readOptional = async (name: string, dims: number[]): Promise<Float32Array | undefined> =>
     file.hasTensor(name) ? read(name, dims) : undefined;
@@ -108,6 +118,15 @@ export async function loadReferenceWeights(file: ModelFile, config: ModelConfig,
         up: file.tensor(names.up).type,
         down: file.tensor(names.down).type,
       },
+      blockMinimums: {
+        query: await readBlockMinimums(names.query),
+        key: await readBlockMinimums(names.key),
+        value: await readBlockMinimums(names.value),
+        attentionOutput: await readBlockMinimums(names.attentionOutput),
+        gate: await readBlockMinimums(names.gate),
+        up: await readBlockMinimums(names.up),
+        down: await readBlockMinimums(names.down),
+      },
     });
   }
 
@@ -118,5 +137,6 @@ export async function loadReferenceWeights(file: ModelFile, config: ModelConfig,
     output: config.tiedOutput ? undefined : await read(OUTPUT, [embd, vocabSize]),
     ropeFrequencyFactors: config.ropeFrequencyFactors ? await read(ROPE_FREQUENCIES, [config.ropeDimensionCount / 2]) : undefined,
     outputStoredType: file.tensor(config.tiedOutput ? TOKEN_EMBEDDING : OUTPUT).type,
+    outputBlockMinimums: await readBlockMinimums(config.tiedOutput ? TOKEN_EMBEDDING : OUTPUT),
   };
 }

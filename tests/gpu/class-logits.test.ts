@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { GGMLType, ggmlTypeName } from "../../src/gguf/types.js";
-import { classLogitsDispatches } from "../../src/gpu/kernels/class-logits.js";
+import { classLogitsDispatches, classLogitsThreadsPerRow } from "../../src/gpu/kernels/class-logits.js";
 import type { BindingLimits } from "../../src/gpu/kernels/weight-rows.js";
 import { classLogitsReference } from "../../src/gpu/reference/class-logits.js";
 import { createRandom, expectClose, openTestContext } from "./helpers.js";
@@ -74,6 +74,15 @@ describe.skipIf(!gpu.ctx)("class logits kernels", () => {
   it("scores full vocabulary", async () => {
     await check({ type: GGMLType.Q8_0, vocab: 333, dim: 96, positions: 2, ids: "all", seed: 7 });
     await check({ type: GGMLType.Q6_K, vocab: 70, dim: 256, positions: 1, ids: "all", seed: 8 });
+  });
+
+  it("shares rows among 1 to 64 threads", async () => {
+    // dim 48 gives one thread per logit, 200 gives 4 and 4128 the cap of 64 (the workgroup size).
+    for (const [dim, threads] of [[48, 1], [200, 4], [4128, 64]] as const) {
+      expect(classLogitsThreadsPerRow(dim), `threads per row for dim ${dim}`).toBe(threads);
+      await check({ type: GGMLType.F32, vocab: 1001, dim, positions: 2, ids: "all", seed: 30 + dim });
+      await check({ type: GGMLType.F32, vocab: 1001, dim, positions: 1, ids: 37, seed: 40 + dim });
+    }
   });
 
   it("scores across binding chunks", async () => {

@@ -24,11 +24,13 @@ const QWEN: Partial<ModelConfig> = { ropeStyle: "neox", ropeFreqBase: 1e6 };
 // (differences seen: about 1e-6). With other weight types llama.cpp rounds the activations to F16,
 // BF16, Q8_0, Q8_1 or Q8_K before each product. The plain reference then differs by about 1e-3
 // (F16), 8e-3 (BF16) and 3e-2 to 5e-2 (quantized). Emulating the rounding brings Q8_0, Q4_0 and
-// Q6_K to about 1e-6, but Q4_1, Q4_K and Q5_K still differed by up to 4e-2 on some seeds and BF16
-// by 5e-3, although their dequantization matches llama.cpp's embedding lookup to 1e-6 (below).
-// On sequences longer than 8 tokens, llama.cpp's batched kernels rounded some activation blocks
-// differently (differences of 7e-3 to 1.8e-2 seen for Q8_0), so there the emulated reference is
-// held to the plain tolerance.
+// Q6_K to about 1e-6. Q4_1 stays loose because ReferenceModel does not yet pass the block
+// minimums that its Q8_1 sum term needs (q4_1-product.test.ts checks that term on its own).
+// Q4_K, Q5_K and BF16 stay loose because of rounding flips: an activation within a few float32
+// ulps of a rounding boundary can round the other way in llama.cpp, whose float32 arithmetic
+// differs in the last bits, and one flip moved log-probabilities by up to 5e-2 on some seeds.
+// Flips grow more likely with sequence length, so sequences longer than 8 tokens are held to the
+// plain tolerance.
 // The top-1 token must match unless llama.cpp's top two are closer than the tolerance.
 const EXACT = 1e-4;
 const cases: { name: string; config: ModelConfig; type: GGMLType; biases?: boolean; tolerance: number; emulatedTolerance: number }[] = [
