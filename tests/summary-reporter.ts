@@ -9,7 +9,9 @@ export default class SummaryReporter implements Reporter {
     const visit = (task: RunnerTask): void => {
       if (task.type === "suite") {
         for (const child of task.tasks) visit(child);
-        if (task.result?.state === "fail" && task.tasks.length === 0) counts.failed++;
+        // A failed hook (beforeAll, afterAll) fails the suite while its tests read as skipped.
+        const childFailed = task.tasks.some((child) => child.result?.state === "fail");
+        if (task.result?.state === "fail" && !childFailed) counts.failed++;
         return;
       }
       const state = task.result?.state;
@@ -18,11 +20,7 @@ export default class SummaryReporter implements Reporter {
       else counts.skipped++;
     };
 
-    for (const file of files) {
-      visit(file);
-      // A file that failed to load has no tasks but did fail.
-      if (file.result?.state === "fail" && file.tasks.length === 0) counts.failed++;
-    }
+    for (const file of files) visit(file);
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }

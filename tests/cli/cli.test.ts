@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ensureFixture } from "../../src/fixtures/registry.js";
+import { ensureFixture, fixtureUnavailableReason } from "../../src/fixtures/registry.js";
 import { GGUFFile } from "../../src/gguf/reader.js";
 import { openFileSource } from "../../src/io/node-file.js";
 import { LlamaCppOracle } from "../../src/oracle/llama-cpp.js";
@@ -37,11 +37,16 @@ async function tokenjudge(...args: string[]): Promise<CommandResult> {
   }
 }
 
+const storiesMissing = fixtureUnavailableReason("stories260k");
+if (storiesMissing) console.warn(`skipping CLI tests on stories260k: ${storiesMissing}`);
+
 let stories = "";
+let demo = "";
 let workDir = "";
 
 beforeAll(async () => {
-  stories = await ensureFixture("stories260k");
+  if (!storiesMissing) stories = await ensureFixture("stories260k");
+  demo = await ensureFixture("demo-qwen3-q8_0");
   workDir = await mkdtemp(join(tmpdir(), "tokenjudge-cli-"));
 });
 
@@ -84,7 +89,7 @@ describe.skipIf(!existsSync(TINY))("tokenjudge on the shared tiny model", () => 
   });
 });
 
-describe("tokenjudge logits", () => {
+describe.skipIf(storiesMissing !== undefined)("tokenjudge logits on stories260k", () => {
   it("prints the reference top-K", async () => {
     const result = await tokenjudge("logits", stories, "Once upon a time", "--top", "5", "--json");
     expect(result.code).toBe(0);
@@ -114,6 +119,9 @@ describe("tokenjudge logits", () => {
     }
   });
 
+});
+
+describe("tokenjudge logits on the demo model", () => {
   it("classes softmax over the labels only", async () => {
     const result = await tokenjudge("logits", "demo", "Is this message toxic? 😡 정말 싫어", "--classes", "Yes,No", "--json");
     expect(result.code, result.stderr).toBe(0);
@@ -133,7 +141,7 @@ describe("tokenjudge bad input", () => {
   });
 
   it("truncated model file", async () => {
-    const bytes = await readFile(stories);
+    const bytes = await readFile(demo);
     const truncated = join(workDir, "truncated.gguf");
     await writeFile(truncated, bytes.subarray(0, 200));
 
@@ -144,13 +152,13 @@ describe("tokenjudge bad input", () => {
   });
 
   it("invalid --top value", async () => {
-    const result = await tokenjudge("logits", stories, "text", "--top", "zero");
+    const result = await tokenjudge("logits", demo, "text", "--top", "zero");
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--top must be a positive integer, got "zero"');
   });
 
   it("class labels sharing a first token", async () => {
-    const result = await tokenjudge("logits", stories, "text", "--classes", "yes,yellow");
+    const result = await tokenjudge("logits", demo, "text", "--classes", "Yes,Yesxq");
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("start with the same token");
   });
