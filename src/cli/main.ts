@@ -1,6 +1,8 @@
-// `tokenjudge` command line: inspect a GGUF model, tokenize text, print last-token log-probabilities.
+// `tokenjudge` command line: inspect a GGUF model, tokenize text, print last-token log-probabilities,
+// evaluate a data file with metrics.
 
 import { TokenjudgeError } from "../errors.js";
+import { EVAL_USAGE, runEval } from "./eval.js";
 import { runInspect } from "./inspect.js";
 import { runLogits } from "./logits.js";
 import { runTokenize } from "./tokenize.js";
@@ -17,6 +19,7 @@ Commands:
       (default K = 10). --classes restricts the softmax to the first token of each label.
       --backend webgpu runs the WGSL kernels (Dawn in Node); cpu, the default, runs the
       float32 reference.
+${EVAL_USAGE}
 
 MODEL may be "demo": a small model generated from a fixed seed on first use (random weights, real
 Qwen3 vocabulary), so every command works offline. Its outputs are not meaningful.
@@ -41,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runTokenize(rest);
       case "logits":
         return await runLogits(rest);
+      case "eval":
+        return await runEval(rest);
       default:
         process.stderr.write(`tokenjudge: unknown command "${command}"\n\n${USAGE}\n`);
         return 2;

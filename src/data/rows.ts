@@ -1,0 +1,204 @@
+// Evaluation rows: one request for `Judge.evaluate` per row of a data file, with the row's position
+// in the file for error messages. This file checks single rows and reads the two generic formats,
+// JSONL (one JSON object per line) and CSV with a header that names the content fields.
+
+import { DataRowError } from "../errors.js";
+import type { EvaluationContent } from "../metrics/prompt.js";
+import { parseCsv } from "./csv.js";
+
+export interface EvalRow {
+  /** 1-based data row of the source file; a CSV header and blank lines are not counted. */
+  row: number;
+  /** 1-based line of the source file where the row starts. */
+  line: number;
+  /** The row's identifier when the file has one. */
+  id?: string;
+  content: EvaluationContent;
+  /** The label the data set assigns to the row (such as "offensive" or "yes"), for scoring verdicts. */
+  label?: string;
+}
+
+/** Rows read from one file, and the invalid rows left out when skipping was requested. */
+export interface RowReadResult {
+  rows: EvalRow[];
+  skipped: DataRowError[];
+}
+
+export interface RowReadOptions {
+  /** Stop after this many valid rows; all rows when omitted. */
+  limit?: number;
+  /** Collect invalid rows in `skipped` instead of throwing the first `DataRowError`. */
+  skipInvalid?: boolean;
+}
+
+/** Keys of a generic JSONL row and the columns of a generic CSV file. */
+export const ROW_FIELDS = ["id", "input", "output", "context", "tools", "toolCall", "label"] as const;
+const TEXT_FIELDS = ["input", "output", "context"] as const;
+
+/**
+ * Collects rows from a reader: applies the limit, and either throws each `DataRowError` or keeps
+ * it in `skipped`. `add` returns false once the limit is reached, so the reader can stop.
+ */
+export class RowCollector {
+  readonly result: RowReadResult = { rows: [], skipped: [] };
+
+  constructor(private readonly options: RowReadOptions) {}
+
+  /** True once `limit` rows are collected. */
+  get full(): boolean {
+    return this.options.limit !== undefined && this.result.rows.length >= this.options.limit;
+  }
+
+  /** Runs `build` and keeps its row, or handles the `DataRowError` it throws. Returns false when full. */
+  add(build: () => EvalRow): boolean {
+    if (this.full) return false;
+    try {
+      this.result.rows.push(build());
+    } catch (error) {
+      if (!(error instanceof DataRowError) || !this.options.skipInvalid) throw error;
+      this.result.skipped.push(error);
+    }
+    return !this.full;
+  }
+}
+
+/** Where a row sits in its file, for `DataRowError`. */
+export interface RowPosition {
+  file: string;
+  row: number;
+  line: number;
+}
+
+/** Throws `DataRowError` for `field` of the row at `position`. */
+export function rowError(position: RowPosition, field: string, message: string, cause?: unknown): never {
+  throw new DataRowError(position.file, position.row, position.line, field, message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Checks a row's content the way `Judge.evaluate` would: text fields must be well-formed UTF-16
+ * strings, and at least one field must be non-empty. Throws `DataRowError` naming the field.
+ */
+export function checkContent(position: RowPosition, content: EvaluationContent): EvaluationContent {
+  for (const field of TEXT_FIELDS) {
+    const value = content[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") rowError(position, field, `expected a string, got ${describeValue(value)}`);
+    if (LONE_SURROGATE.test(value)) rowError(position, field, "contains a lone UTF-16 surrogate, which is not valid text; fix the encoding of this row");
+  }
+
+  const filled = Object.values(content).some((value) => (typeof value === "string" ? value.trim() !== "" : value !== undefined && value !== null));
+  if (!filled) rowError(position, "input", "the row has no content; set a non-empty input, output, context, tools or toolCall");
+  return content;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Reads JSONL: one object per non-blank line with the keys in `ROW_FIELDS`. */
+export function readJsonlRows(text: string, file: string, options: RowReadOptions = {}): RowReadResult {
+  const collector = new RowCollector(options);
+  let row = 0;
+
+  for (const [index, lineText] of text.split("\n").entries()) {
+    if (lineText.trim() === "") continue;
+    row++;
+    const position = { file, row, line: index + 1 };
+    if (!collector.add(() => jsonRow(position, parseJsonLine(position, lineText)))) break;
+  }
+  return collector.result;
+}
+
+/** Parses one JSONL line into an object, or throws `DataRowError`. */
+export function parseJsonLine(position: RowPosition, lineText: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(lineText);
+  } catch (cause) {
+    rowError(position, "(line)", `invalid JSON: ${(cause as Error).message}; write one JSON object per line`, cause);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    rowError(position, "(line)", `expected a JSON object, got ${describeValue(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function jsonRow(position: RowPosition, object: Record<string, unknown>): EvalRow {
+  for (const key of Object.keys(object)) {
+    if (!(ROW_FIELDS as readonly string[]).includes(key)) {
+      rowError(position, key, `unknown field; a row may contain ${ROW_FIELDS.join(", ")}`);
+    }
+  }
+
+  const id = object.id;
+  if (id !== undefined && id !== null && typeof id !== "string" && typeof id !== "number") {
+    rowError(position, "id", `expected a string or number, got ${describeValue(id)}`);
+  }
+  const label = object.label;
+  if (label !== undefined && label !== null && typeof label !== "string") rowError(position, "label", `expected a string, got ${describeValue(label)}`);
+
+  const content: EvaluationContent = {};
+  for (const field of TEXT_FIELDS) {
+    const value = object[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "string") rowError(position, field, `expected a string, got ${describeValue(value)}`);
+    content[field] = value;
+  }
+  if (object.tools !== undefined && object.tools !== null) content.tools = object.tools;
+  if (object.toolCall !== undefined && object.toolCall !== null) content.toolCall = object.toolCall;
+
+  return withOptional({ row: position.row, line: position.line, content: checkContent(position, content) }, id, label);
+}
+
+/**
+ * Reads CSV whose header names columns from `ROW_FIELDS`. Empty cells count as absent. Cells of
+ * `tools` and `toolCall` are used as text, as they are written.
+ */
+export function readCsvRows(text: string, file: string, options: RowReadOptions = {}): RowReadResult {
+  const records = parseCsv(text, file);
+  const header = records[0];
+  if (header === undefined) return { rows: [], skipped: [] };
+
+  const columns = header.fields.map((name) => name.trim());
+  for (const name of columns) {
+    if (!(ROW_FIELDS as readonly string[]).includes(name)) {
+      rowError({ file, row: 0, line: header.line }, name === "" ? "(header)" : name, `unknown column; the header may name ${ROW_FIELDS.join(", ")}, or pass --dataset for a known data set`);
+    }
+  }
+
+  const collector = new RowCollector(options);
+  let row = 0;
+  for (const record of records.slice(1)) {
+    if (record.fields.length === 1 && record.fields[0] === "") continue;
+    row++;
+    const position = { file, row, line: record.line };
+    const build = (): EvalRow => {
+      if (record.fields.length !== columns.length) {
+        rowError(position, "(row)", `has ${record.fields.length} cells but the header has ${columns.length} columns; quote cells that contain commas`);
+      }
+      const cells = new Map(columns.map((name, i) => [name, record.fields[i]!]));
+      const cell = (name: string): string | undefined => {
+        const value = cells.get(name);
+        return value === undefined || value === "" ? undefined : value;
+      };
+      const content: EvaluationContent = { input: cell("input"), output: cell("output"), context: cell("context"), tools: cell("tools"), toolCall: cell("toolCall") };
+      for (const key of Object.keys(content) as (keyof EvaluationContent)[]) if (content[key] === undefined) delete content[key];
+      return withOptional({ row, line: record.line, content: checkContent(position, content) }, cell("id"), cell("label"));
+    };
+    if (!collector.add(build)) break;
+  }
+  return collector.result;
+}
+
+function withOptional(row: EvalRow, id: unknown, label: unknown): EvalRow {
+  if (id !== undefined && id !== null) row.id = String(id);
+  if (typeof label === "string") row.label = label;
+  return row;
+}
+
+/** Describes a JSON value for an error message: its type, and the value itself when short. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  const text = JSON.stringify(value) ?? String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
+}
