@@ -86,7 +86,7 @@ describe.skipIf(skipReason !== undefined)("chat guardrail example in Chromium", 
     await page.waitForSelector("#chat-log li[data-role=user]", { timeout: CHECK_TIMEOUT_MS });
     expect(await page.getAttribute("#chat-log li[data-role=user]", "data-action")).toBe("allow");
     expect(await page.textContent("#chat-log li[data-role=user]")).toBe(`user: ${plan.allowed}`);
-    expect(await page.inputValue("#chat-text"), "sent text is cleared").toBe("");
+    await expect.poll(() => page.inputValue("#chat-text"), { message: "sent text is cleared", timeout: CHECK_TIMEOUT_MS }).toBe("");
     expect(errors).toEqual([]);
   });
 });
