@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join, relative, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import type { Plugin, ResolvedConfig } from "vite";
 import { DEFAULT_DEMO_FIXTURE, ensureFixture, FIXTURES } from "../../fixtures/registry.js";
 import { FIXTURE_GENERATOR_VERSION } from "../../fixtures/spec.js";
@@ -73,6 +73,19 @@ export function demoAppPlugin(options: { fixtureDir?: string } = {}): Plugin {
           return;
         }
         next();
+      });
+    },
+
+    configurePreviewServer(server) {
+      // Registered here, ahead of the preview server's compression middleware, so the model goes
+      // out as stored with a Content-Length instead of being compressed on the fly.
+      server.middlewares.use((request, response, next) => {
+        const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
+        if (path !== `${config.base}${DEMO_MODEL_PATH}`) {
+          next();
+          return;
+        }
+        sendFile(resolve(config.root, config.build.outDir, DEMO_MODEL_PATH), request, response).catch(next);
       });
     },
 
