@@ -22,11 +22,6 @@ const TOP_K = 20;
  */
 const FIXTURE_NAMES = ["stories260k", "qwen3-f32", "qwen2-f32", "llama-q4_k", "llama-q8_0", "qwen3-q4_k"];
 
-// Full-vocabulary logits run one workgroup per vocabulary row, which takes SwiftShader tens of
-// seconds for the 152k-token Qwen vocabulary, so only the smaller vocabularies get that test.
-const FULL_VOCAB_MAX = 32_000;
-const FIXTURE_VOCAB: Record<string, number> = { stories260k: 512, "llama-q4_k": 32_000, "llama-q8_0": 32_000 };
-
 /** Returns the indices of the `k` largest values, largest first. */
 function topIndices(values: Float32Array, k: number): number[] {
   return Array.from(values.keys())
@@ -63,8 +58,6 @@ describe.skipIf(!context)("WebGPUModel vs reference", () => {
     const unavailable = fixtureUnavailableReason(name);
     if (unavailable) console.warn(`skipping ${name}: ${unavailable}`);
 
-    const fullVocabulary = (FIXTURE_VOCAB[name] ?? Infinity) <= FULL_VOCAB_MAX;
-    if (!unavailable && !fullVocabulary) console.warn(`${name}: full-vocabulary test skipped, the vocabulary is over ${FULL_VOCAB_MAX} tokens`);
 
     describe.skipIf(unavailable !== undefined)(name, () => {
       let file: GGUFFile;
@@ -99,7 +92,7 @@ describe.skipIf(!context)("WebGPUModel vs reference", () => {
         compareLogits(classTokenIds.map((id) => full[id]!), logits, classTokenIds, `${name} T=11`);
       });
 
-      it.skipIf(!fullVocabulary)("full log-probs match for 3 tokens", async () => {
+      it("full log-probs match for 3 tokens", async () => {
         await load();
         const tokens = tokensOf(3);
 
