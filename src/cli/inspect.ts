@@ -111,7 +111,9 @@ function formatInspectReport(report: InspectReport): string {
   }
 
   lines.push("", "tokenizer");
-  for (const [key, value] of Object.entries(report.tokenizer)) lines.push(`  ${key.padEnd(20)} ${formatValue(value)}`);
+  for (const [key, value] of Object.entries(report.tokenizer)) {
+    if (value !== undefined) lines.push(`  ${key.padEnd(20)} ${formatValue(value)}`);
+  }
   lines.push(`  ${"chatTemplate".padEnd(20)} ${report.chatTemplate ? "yes" : "no"}`);
   return lines.join("\n") + "\n";
 }
