@@ -65,7 +65,7 @@ describe.skipIf(chromiumMissing !== undefined)("WebGPU logits in Chromium worker
       expect.soft(result.maxAbsDiffVsReference, `${label}: max |GPU - reference| log-prob`).toBeLessThanOrEqual(result.bound);
       expect.soft(result.maxAbsDiffVsReference, `${label}: the GPU matches the reference far inside the bound`).toBeLessThanOrEqual(1e-4);
 
-      // llama.cpp keeps activations in float only for F32 and F16 weights; for quantized weights it
+      // llama.cpp keeps activations in float only for F32 and F16 weights. For quantized weights it
       // rounds them to Q8_0 or Q8_K blocks, which the float32 GPU path does not do.
       if (result.weightType === "F32" || result.weightType === "F16") {
         expect.soft(result.top1Match, `${label}: top-1 equals llama.cpp's and the reference's`).toBe(true);

@@ -54,7 +54,7 @@ async function readMetricFile(path: string): Promise<MetricDefinition> {
   return metric;
 }
 
-/** Where an adapter for one metric was found. */
+/** The location of the adapter found for one metric. */
 export interface FoundAdapter {
   metric: string;
   adapter: MetricAdapter;

@@ -62,7 +62,7 @@ export class RowCollector {
   }
 }
 
-/** Where a row sits in its file, for `DataRowError`. */
+/** A row's position in its file, for `DataRowError`. */
 export interface RowPosition {
   file: string;
   row: number;

@@ -54,7 +54,7 @@ export enum GGUFValueType {
   FLOAT64 = 12,
 }
 
-/** A metadata scalar as JavaScript holds it: 64-bit integers are `bigint`. */
+/** A metadata scalar as a JavaScript value; 64-bit integers are `bigint`. */
 export type GGUFScalar = number | bigint | boolean | string;
 
 /**

@@ -79,7 +79,7 @@ export interface WebGPUParityResult {
   /** True when the GPU's top-1 equals llama.cpp's and the reference's on every prompt. */
   top1Match: boolean;
   passed: boolean;
-  /** Why the backend produced no scores, such as a weight type the GPU kernels do not decode. */
+  /** The reason the backend produced no scores, such as a weight type the GPU kernels do not decode. */
   error?: string;
 }
 

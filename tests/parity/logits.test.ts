@@ -9,10 +9,10 @@ import { logitsParityTargets } from "../../src/oracle/parity-targets.js";
 const SHORT_PROMPTS = ["Once upon a time", "안녕 😀", "Is it toxic?"];
 
 /**
- * Comparisons that miss the bound, with their measured differences. On these random-weight models
- * one activation that llama.cpp rounds to the other side of a Q8_0, Q8_K or f16 step (its float32
- * sums differ from ours in the last bits) moves later log-probabilities by up to 0.1, so which
- * prompts miss depends on where such a step falls. `npm run parity` reports them as failures; here
+ * Comparisons that miss the bound, with their measured differences. llama.cpp's float32 sums differ
+ * from ours in the last bits, so an activation can round to the other side of a Q8_0, Q8_K or f16
+ * step. On these random-weight models one such flip moves later log-probabilities by up to 0.1, and
+ * which prompts miss depends on where a flip falls. `npm run parity` reports them as failures; here
  * they are held to the measured value, so any change beyond it fails.
  */
 // NOTE: these six comparisons miss the product's bounds (1e-3 for F16, 2e-2 for quantized weights).

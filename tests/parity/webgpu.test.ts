@@ -27,7 +27,7 @@ const gpu = await openTestContext();
  * Checks one result: the GPU must match the float32 reference (same top-1, within the bound) on
  * every fixture, and llama.cpp as well where llama.cpp keeps activations in float (F32 and F16
  * weights). On quantized weights llama.cpp's CPU backend rounds activations to Q8_0 or Q8_K blocks
- * before its dot products; the reference emulating that rounding is compared with llama.cpp in
+ * before its dot products. The reference emulating that rounding is compared with llama.cpp in
  * tests/parity/logits.test.ts.
  */
 function expectWithinBounds(result: WebGPUParityResult): void {
