@@ -291,3 +291,30 @@ export class NonFiniteOutputError extends TokenjudgeError {
     );
   }
 }
+
+/**
+ * A chat template exceeded a render limit: evaluation steps, wall-clock time, or the length of one
+ * string or list value. `limit` names the limit and `value` its setting.
+ */
+export class TemplateLimitError extends TemplateError {
+  constructor(
+    readonly limit: "maxSteps" | "maxMilliseconds" | "maxValueLength",
+    readonly value: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A command line that does not match the command's usage: an extra or missing argument. The
+ * `tokenjudge` command exits with status 2 for it and points to `tokenjudge COMMAND --help`.
+ */
+export class UsageError extends InvalidInputError {
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
+    super(`${command}: ${message}`);
+  }
+}

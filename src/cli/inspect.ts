@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 
+import { UsageError } from "../errors.js";
 import { ggmlTypeName, GGUFValueType } from "../gguf/types.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import { readModelConfig } from "../model/config.js";
@@ -27,8 +28,11 @@ export async function runInspect(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { json: { type: "boolean", default: false } },
   });
+  const [model, extra] = positionals;
+  if (model === undefined) throw new UsageError("inspect", 'missing MODEL; pass the path of a .gguf file, or "demo"');
+  if (extra !== undefined) throw new UsageError("inspect", `unexpected argument "${extra}"; inspect takes one MODEL`);
 
-  const { path, file } = await openModel(positionals[0]);
+  const { path, file } = await openModel(model);
   const report = buildInspectReport(path, file);
 
   if (values.json) {

@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, UsageError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import { GPUContext } from "../gpu/context.js";
 import { WebGPUModel } from "../gpu/model.js";
@@ -27,10 +27,10 @@ export async function runLogits(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const [model, text] = positionals;
-  if (text === undefined) {
-    process.stderr.write('tokenjudge logits: missing TEXT; usage: tokenjudge logits MODEL.gguf "text"\n');
-    return 2;
+  const [model, text, extra] = positionals;
+  if (text === undefined) throw new UsageError("logits", 'missing TEXT; usage: tokenjudge logits MODEL.gguf "text"');
+  if (extra !== undefined) {
+    throw new UsageError("logits", `unexpected argument "${extra}"; logits takes MODEL and one TEXT, so quote TEXT that contains spaces`);
   }
   const topK = Number(values.top);
   if (!Number.isInteger(topK) || topK < 1) {

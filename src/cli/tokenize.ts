@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 
+import { UsageError } from "../errors.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { openModel } from "./open-model.js";
 
@@ -16,10 +17,10 @@ export async function runTokenize(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const [model, text] = positionals;
-  if (text === undefined) {
-    process.stderr.write('tokenjudge tokenize: missing TEXT; usage: tokenjudge tokenize MODEL.gguf "text"\n');
-    return 2;
+  const [model, text, extra] = positionals;
+  if (text === undefined) throw new UsageError("tokenize", 'missing TEXT; usage: tokenjudge tokenize MODEL.gguf "text"');
+  if (extra !== undefined) {
+    throw new UsageError("tokenize", `unexpected argument "${extra}"; tokenize takes MODEL and one TEXT, so quote TEXT that contains spaces`);
   }
 
   const { file } = await openModel(model);

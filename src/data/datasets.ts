@@ -9,7 +9,21 @@
 //   built-in hallucination metric reads.
 
 import { parseCsv } from "./csv.js";
-import { checkContent, describeValue, parseJsonLine, RowCollector, rowError, type EvalRow, type RowReadOptions, type RowReadResult } from "./rows.js";
+import {
+  checkContent,
+  checkEncoding,
+  describeValue,
+  invalidLines,
+  parseJsonLine,
+  readHeader,
+  recordLastLines,
+  RowCollector,
+  rowError,
+  stripByteOrderMark,
+  type EvalRow,
+  type RowReadOptions,
+  type RowReadResult,
+} from "./rows.js";
 
 export const DATASETS = ["davidson", "halueval"] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -30,7 +44,9 @@ export function readDavidsonRows(text: string, file: string, options: RowReadOpt
   const header = records[0];
   if (header === undefined) return { rows: [], skipped: [] };
 
-  const columns = header.fields.map((name) => name.trim());
+  const invalid = invalidLines(options);
+  const lastLines = recordLastLines(records, text);
+  const columns = readHeader(header, lastLines[0]!, file, invalid);
   for (const name of DAVIDSON_COLUMNS) {
     if (!columns.includes(name)) {
       rowError({ file, row: 0, line: header.line }, name, `column is missing from the header (${columns.join(", ")}); is this the Davidson labeled_data.csv file?`);
@@ -42,11 +58,12 @@ export function readDavidsonRows(text: string, file: string, options: RowReadOpt
 
   const collector = new RowCollector(options);
   let row = 0;
-  for (const record of records.slice(1)) {
-    if (record.fields.length === 1 && record.fields[0] === "") continue;
+  for (const [index, record] of records.entries()) {
+    if (index === 0 || (record.fields.length === 1 && record.fields[0] === "")) continue;
     row++;
     const position = { file, row, line: record.line };
     const build = (): EvalRow => {
+      checkEncoding(position, lastLines[index]!, invalid);
       if (record.fields.length !== columns.length) {
         rowError(position, "(row)", `has ${record.fields.length} cells but the header has ${columns.length} columns; the file is damaged, so fetch it again`);
       }
@@ -66,13 +83,15 @@ export function readDavidsonRows(text: string, file: string, options: RowReadOpt
 /** Reads the HaluEval general JSONL text. */
 export function readHaluEvalRows(text: string, file: string, options: RowReadOptions = {}): RowReadResult {
   const collector = new RowCollector(options);
+  const invalid = invalidLines(options);
   let row = 0;
 
-  for (const [index, lineText] of text.split("\n").entries()) {
+  for (const [index, lineText] of stripByteOrderMark(text).split("\n").entries()) {
     if (lineText.trim() === "") continue;
     row++;
     const position = { file, row, line: index + 1 };
     const build = (): EvalRow => {
+      checkEncoding(position, position.line, invalid);
       const object = parseJsonLine(position, lineText);
       const query = requireString(position, object, "user_query");
       const response = requireString(position, object, "chatgpt_response");

@@ -7,6 +7,7 @@ import { extname } from "node:path";
 import { InvalidInputError, IOError } from "../errors.js";
 import { readDavidsonRows, readHaluEvalRows, DATASETS, type DatasetName } from "./datasets.js";
 import { readCsvRows, readJsonlRows, type RowReadOptions, type RowReadResult } from "./rows.js";
+import { decodeDataFile } from "./utf8.js";
 
 export const ROW_FORMATS = ["jsonl", "csv"] as const;
 export type RowFormat = (typeof ROW_FORMATS)[number];
@@ -27,8 +28,9 @@ export function formatFromExtension(path: string): RowFormat {
 }
 
 /**
- * Reads every row of `path`. Throws `IOError` when the file cannot be read and `DataRowError` for
- * the first invalid row unless `skipInvalid` is set.
+ * Reads every row of `path`, decoded as UTF-8 without a leading byte order mark. Throws `IOError`
+ * when the file cannot be read and `DataRowError` for the first invalid row unless `skipInvalid`
+ * is set. A row on a line with invalid UTF-8 is an invalid row that names the byte offset.
  * NOTE: the whole file is read into memory before parsing, even with a limit.
  */
 export async function readEvalRows(path: string, options: ReadEvalRowsOptions = {}): Promise<RowReadResult> {
@@ -39,15 +41,18 @@ export async function readEvalRows(path: string, options: ReadEvalRowsOptions = 
     throw new InvalidInputError(`limit ${options.limit} is invalid; pass a positive integer`);
   }
 
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (cause) {
     throw new IOError(`${path}: failed to read the data file: ${(cause as Error).message}; check the --input path`, { cause });
   }
+  // Rows on lines with invalid UTF-8 become DataRowError, so no row is judged on altered text.
+  const { text, invalid } = decodeDataFile(bytes);
+  const readOptions = { ...options, invalidUtf8: invalid };
 
-  if (options.dataset === "davidson") return readDavidsonRows(text, path, options);
-  if (options.dataset === "halueval") return readHaluEvalRows(text, path, options);
+  if (options.dataset === "davidson") return readDavidsonRows(text, path, readOptions);
+  if (options.dataset === "halueval") return readHaluEvalRows(text, path, readOptions);
   const format = options.format ?? formatFromExtension(path);
-  return format === "csv" ? readCsvRows(text, path, options) : readJsonlRows(text, path, options);
+  return format === "csv" ? readCsvRows(text, path, readOptions) : readJsonlRows(text, path, readOptions);
 }

@@ -4,7 +4,8 @@
 
 import { DataRowError } from "../errors.js";
 import type { EvaluationContent } from "../metrics/prompt.js";
-import { parseCsv } from "./csv.js";
+import { parseCsv, type CsvRecord } from "./csv.js";
+import type { InvalidUtf8 } from "./utf8.js";
 
 export interface EvalRow {
   /** 1-based data row of the source file; a CSV header and blank lines are not counted. */
@@ -29,6 +30,11 @@ export interface RowReadOptions {
   limit?: number;
   /** Collect invalid rows in `skipped` instead of throwing the first `DataRowError`. */
   skipInvalid?: boolean;
+  /**
+   * Lines of the source file that contained invalid UTF-8 (from `decodeDataFile`). A row that spans
+   * one is invalid and names the byte offset, and a header that spans one fails the whole file.
+   */
+  invalidUtf8?: readonly InvalidUtf8[];
 }
 
 /** Keys of a generic JSONL row and the columns of a generic CSV file. */
@@ -74,6 +80,53 @@ export function rowError(position: RowPosition, field: string, message: string, 
   throw new DataRowError(position.file, position.row, position.line, field, message, cause === undefined ? undefined : { cause });
 }
 
+/** Byte offsets of invalid UTF-8 keyed by 1-based line, from `RowReadOptions.invalidUtf8`. */
+export type InvalidLines = ReadonlyMap<number, number>;
+
+export function invalidLines(options: RowReadOptions): InvalidLines {
+  return new Map((options.invalidUtf8 ?? []).map((entry) => [entry.line, entry.offset]));
+}
+
+/** Throws `DataRowError` when a line from `position.line` to `lastLine` contained invalid UTF-8. */
+export function checkEncoding(position: RowPosition, lastLine: number, invalid: InvalidLines): void {
+  if (invalid.size === 0) return;
+  for (let line = position.line; line <= lastLine; line++) {
+    const offset = invalid.get(line);
+    if (offset !== undefined) {
+      rowError(position, "(encoding)", `invalid UTF-8 at byte offset ${offset} (line ${line}); re-save the file as UTF-8, or pass --skip-invalid to leave the row out`);
+    }
+  }
+}
+
+/** Returns the last line of each record: the line before the next record starts, or the file's last line. */
+export function recordLastLines(records: CsvRecord[], text: string): number[] {
+  let lineCount = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineCount++;
+  return records.map((record, i) => Math.max(record.line, (records[i + 1]?.line ?? lineCount + 1) - 1));
+}
+
+/**
+ * Returns the trimmed column names of a CSV header. Throws `DataRowError` for a header line with
+ * invalid UTF-8, or for a column name that appears twice, because its cells would be ambiguous.
+ */
+export function readHeader(header: CsvRecord, lastLine: number, file: string, invalid: InvalidLines): string[] {
+  const position = { file, row: 0, line: header.line };
+  checkEncoding(position, lastLine, invalid);
+
+  const columns = header.fields.map((name) => name.trim());
+  const seen = new Set<string>();
+  for (const name of columns) {
+    if (seen.has(name)) rowError(position, name === "" ? "(header)" : name, `the column ${name === "" ? "with no name" : `"${name}"`} appears twice in the header; rename or remove one`);
+    seen.add(name);
+  }
+  return columns;
+}
+
+/** Returns `text` without a leading byte order mark. */
+export function stripByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
  * Checks a row's content the way `Judge.evaluate` would: text fields must be well-formed UTF-16
  * strings, and at least one field must be non-empty. Throws `DataRowError` naming the field.
@@ -96,13 +149,18 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Reads JSONL: one object per non-blank line with the keys in `ROW_FIELDS`. */
 export function readJsonlRows(text: string, file: string, options: RowReadOptions = {}): RowReadResult {
   const collector = new RowCollector(options);
+  const invalid = invalidLines(options);
   let row = 0;
 
-  for (const [index, lineText] of text.split("\n").entries()) {
+  for (const [index, lineText] of stripByteOrderMark(text).split("\n").entries()) {
     if (lineText.trim() === "") continue;
     row++;
     const position = { file, row, line: index + 1 };
-    if (!collector.add(() => jsonRow(position, parseJsonLine(position, lineText)))) break;
+    const build = (): EvalRow => {
+      checkEncoding(position, position.line, invalid);
+      return jsonRow(position, parseJsonLine(position, lineText));
+    };
+    if (!collector.add(build)) break;
   }
   return collector.result;
 }
@@ -157,7 +215,9 @@ export function readCsvRows(text: string, file: string, options: RowReadOptions 
   const header = records[0];
   if (header === undefined) return { rows: [], skipped: [] };
 
-  const columns = header.fields.map((name) => name.trim());
+  const invalid = invalidLines(options);
+  const lastLines = recordLastLines(records, text);
+  const columns = readHeader(header, lastLines[0]!, file, invalid);
   for (const name of columns) {
     if (!(ROW_FIELDS as readonly string[]).includes(name)) {
       rowError({ file, row: 0, line: header.line }, name === "" ? "(header)" : name, `unknown column; the header may name ${ROW_FIELDS.join(", ")}, or pass --dataset for a known data set`);
@@ -166,11 +226,12 @@ export function readCsvRows(text: string, file: string, options: RowReadOptions 
 
   const collector = new RowCollector(options);
   let row = 0;
-  for (const record of records.slice(1)) {
-    if (record.fields.length === 1 && record.fields[0] === "") continue;
+  for (const [index, record] of records.entries()) {
+    if (index === 0 || (record.fields.length === 1 && record.fields[0] === "")) continue;
     row++;
     const position = { file, row, line: record.line };
     const build = (): EvalRow => {
+      checkEncoding(position, lastLines[index]!, invalid);
       if (record.fields.length !== columns.length) {
         rowError(position, "(row)", `has ${record.fields.length} cells but the header has ${columns.length} columns; quote cells that contain commas`);
       }

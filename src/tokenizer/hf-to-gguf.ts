@@ -35,6 +35,20 @@ export interface HFConversionOptions {
   padToken?: string;
 }
 
+/**
+ * Maximum unused ids between the tokens of tokenizer.json; each becomes an UNUSED padding token.
+ * NOTE: the value is a guess that leaves room for padded vocabularies and rejects a damaged id far
+ * past the others, which would otherwise allocate one padding token per missing id.
+ */
+const MAX_UNUSED_IDS = 65_536;
+
+/** Throws `TokenizerError` unless `id` is an integer token id from 0 to 2^31 - 1 (llama.cpp stores ids as int32). */
+function checkTokenId(id: unknown, field: string): asserts id is number {
+  if (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0x7fffffff) return;
+  const shown = typeof id === "number" ? String(id) : JSON.stringify(id);
+  throw new TokenizerError(`tokenizer.json: ${field} is ${shown}, but token ids must be integers from 0 to ${0x7fffffff}. Fix the id in tokenizer.json`);
+}
+
 function tokenText(value: HFTokenValue): string | undefined {
   if (value === null || value === undefined) return undefined;
   return typeof value === "string" ? value : value.content;
@@ -51,7 +65,8 @@ function defaultChatTemplate(template: HFTokenizerConfig["chat_template"]): stri
 
 /**
  * Returns GGUF tokenizer metadata for a byte-level BPE tokenizer. Throws `TokenizerError` when
- * the model is not BPE, ids collide, or a named special token is not in the vocabulary.
+ * the model is not BPE, an id is not a non-negative integer, ids collide, the ids leave more than
+ * `MAX_UNUSED_IDS` gaps, or a named special token is not in the vocabulary.
  */
 export function tokenizerMetadataFromHF(
   tokenizerJson: HFTokenizerJson,
@@ -65,9 +80,15 @@ export function tokenizerMetadataFromHF(
 
   const byId = new Map<number, { text: string; type: TokenType }>();
   for (const [text, id] of Object.entries(tokenizerJson.model.vocab)) {
+    checkTokenId(id, `model.vocab[${JSON.stringify(text)}]`);
+    const existing = byId.get(id);
+    if (existing !== undefined) {
+      throw new TokenizerError(`tokenizer.json: model.vocab gives id ${id} to both ${JSON.stringify(existing.text)} and ${JSON.stringify(text)}; every id must name one token, so fix the vocabulary`);
+    }
     byId.set(id, { text, type: TokenType.NORMAL });
   }
-  for (const added of tokenizerJson.added_tokens ?? []) {
+  for (const [index, added] of (tokenizerJson.added_tokens ?? []).entries()) {
+    checkTokenId(added.id, `added_tokens[${index}].id`);
     const existing = byId.get(added.id);
     if (existing !== undefined && existing.text !== added.content) {
       throw new TokenizerError(`tokenizer.json: added token ${JSON.stringify(added.content)} reuses id ${added.id} of ${JSON.stringify(existing.text)}. Fix the id in added_tokens.`);
@@ -81,6 +102,11 @@ export function tokenizerMetadataFromHF(
 
   let size = 0;
   for (const id of byId.keys()) size = Math.max(size, id + 1);
+  if (size - byId.size > MAX_UNUSED_IDS) {
+    throw new TokenizerError(
+      `tokenizer.json: the highest token id is ${size - 1}, but only ${byId.size} ids have a token, so ${size - byId.size} unused ids would pad the vocabulary (at most ${MAX_UNUSED_IDS} are accepted). Fix the ids in model.vocab and added_tokens`,
+    );
+  }
   const tokens: string[] = [];
   const types: number[] = [];
   for (let id = 0; id < size; id++) {

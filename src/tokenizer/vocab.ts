@@ -90,6 +90,17 @@ export interface Vocab {
   addSpacePrefix: boolean;
 }
 
+/**
+ * Returns the attribute bits of a `tokenizer.ggml.token_type` value. Throws `TokenizerError` for a
+ * value that is not a `TokenType` (an integer from 0 to 6).
+ */
+function attrOfType(type: number, id: number, name: string): number {
+  if (Number.isInteger(type) && type >= TokenType.UNDEFINED && type <= TokenType.BYTE) return ATTR_BY_TYPE[type] ?? TokenAttr.UNDEFINED;
+  throw new TokenizerError(
+    `${describe(name, "tokenizer.ggml.token_type")}: token ${id} has type ${type}, but valid types are integers from ${TokenType.UNDEFINED} to ${TokenType.BYTE}. The file is damaged or was written by an unknown converter, so re-export the tokenizer metadata`,
+  );
+}
+
 /** Key of a merge pair. The length prefix keeps ("a b", "c") and ("a", "b c") apart. */
 export function mergeKey(left: string, right: string): string {
   return `${left.length}:${left}${right}`;
@@ -220,7 +231,7 @@ export function loadVocab(metadata: Map<string, GGUFMetadataValue>, name = "mode
     }
     tokenToId.set(text, id);
     scores[id] = rawScores?.[id] ?? 0;
-    attrs[id] = types === undefined ? TokenAttr.NORMAL : (ATTR_BY_TYPE[types[id]!] ?? TokenAttr.UNDEFINED);
+    attrs[id] = types === undefined ? TokenAttr.NORMAL : attrOfType(types[id]!, id, name);
     if (FORCED_CONTROL_TEXTS.has(text)) attrs[id] = attrs[id]! | TokenAttr.CONTROL;
   }
 
