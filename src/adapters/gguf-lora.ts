@@ -4,7 +4,7 @@
 // checks W.ne[0] == a.ne[0], W.ne[1] == b.ne[1] and a.ne[1] == b.ne[0], and its get_scale
 // (src/llama-adapter.h) scales B·A by user_scale · alpha / rank, or by user_scale alone when alpha is 0.
 
-import { AdapterFormatError } from "../errors.js";
+import { AdapterFormatError, InvalidInputError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import type { LoraAdapter, LoraMatrix } from "./lora.js";
 
@@ -23,7 +23,9 @@ export async function readGGUFLoraAdapter(file: GGUFFile, options: { scale?: num
   const adapterType = file.getOptionalString(ADAPTER_TYPE_KEY);
   if (adapterType !== "lora") throw new AdapterFormatError(name, ADAPTER_TYPE_KEY, `${JSON.stringify(adapterType)} is not "lora"; only LoRA adapters are supported`);
   const alpha = file.getOptionalNumber(ADAPTER_ALPHA_KEY) ?? 0;
+  if (!Number.isFinite(alpha)) throw new AdapterFormatError(name, ADAPTER_ALPHA_KEY, `${alpha} is invalid; expected a finite number (0 means no alpha scaling)`);
   const userScale = options.scale ?? 1;
+  if (!Number.isFinite(userScale)) throw new InvalidInputError(`${name}: LoRA scale ${userScale} is invalid; pass a finite number`);
 
   const pairs = new Map<string, { a?: string; b?: string }>();
   for (const tensor of file.tensors) {

@@ -151,6 +151,13 @@ describe("GGUF adapters", () => {
     await expect(ggufAdapter(input)).rejects.toThrow(expect.objectContaining({ field: "general.type" }));
   });
 
+  it.each([NaN, Infinity])("reject an alpha of %s", async (alpha) => {
+    const input = ggufLoraAdapterInput(lora, "llama");
+    (input.metadata as Map<string, unknown>).set("adapter.lora.alpha", meta.f32(alpha));
+    await expect(ggufAdapter(input)).rejects.toThrow(expect.objectContaining({ field: "adapter.lora.alpha" }));
+    await expect(ggufAdapter(input)).rejects.toThrow(new RegExp(`${alpha} is invalid`));
+  });
+
   it("reject a missing lora_b", async () => {
     const input = ggufLoraAdapterInput(lora, "llama");
     input.tensors = input.tensors.filter((tensor) => tensor.name !== "blk.0.attn_q.weight.lora_b");
