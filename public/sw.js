@@ -1,6 +1,6 @@
 // Service worker of the tokenjudge demo. On install it caches the files listed in
 // precache-manifest.json (written by the demo's Vite plugin): the app shell into a cache named
-// after the build's version, and the demo model into the model cache that the engine worker reads.
+// after the build's version, and the demo model into the model cache that the demo engine reads.
 // Requests go to the network first, so an online visit always gets the current files. The caches
 // respond only when the network fails.
 
@@ -33,7 +33,7 @@ async function precache() {
   const shell = await caches.open(SHELL_PREFIX + manifest.version);
   await shell.addAll(manifest.shell.map((path) => new URL(path, self.registration.scope).href));
 
-  // Best effort: the engine worker stores the model it downloads in the same cache, and the two
+  // Best effort: the demo page stores the model it downloads in the same cache, and the two
   // writes of one entry can collide (net::ERR_CACHE_WRITE_FAILURE in Chromium). A failure here must
   // not fail the install, because the app shell alone already makes the page load offline.
   const models = await caches.open(MODEL_CACHE);

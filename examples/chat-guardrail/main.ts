@@ -1,4 +1,4 @@
-// The chat guardrail on a plain chat form. The engine worker loads the demo model, and every
+// The chat guardrail on a plain chat form. The engine loads the demo model into a worker judge, and every
 // message passes `createChatGuardrail` before it joins the chat log.
 //
 // Query parameters: metric (default toxicity), threshold (default 0.5), action=block|warn

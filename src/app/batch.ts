@@ -1,150 +1,120 @@
-// Batch mode files: rows read from CSV (RFC 4180, header row) or JSON Lines, and results written
-// back as JSON Lines. Each row names content fields: input, output, context, tools, tool_call.
+// Batch mode files, read with the library's row readers (src/data) as `tokenjudge eval` reads them.
+// They are generic CSV (a header naming id, input, output, context, tools, toolCall, label), JSONL
+// with those keys, or the Davidson and HaluEval data sets. Results are written back as JSON Lines.
 
-import { InvalidInputError } from "../errors.js";
+import { DataRowError, InvalidInputError } from "../errors.js";
+import { decodeDataFile, readCsvRows, readDavidsonRows, readHaluEvalRows, readJsonlRows, type DatasetName, type EvalRow, type RowReadResult } from "../data/index.js";
 import type { EvaluationContent, MetricResult } from "../metrics/index.js";
 
-export interface BatchRow {
-  /** 1-based line (JSONL) or record (CSV, header excluded) number in the file. */
-  row: number;
-  content: EvaluationContent;
+/** How to read a batch file: detected from its contents, generic rows, or a known data set. */
+export type BatchFormat = "auto" | "rows" | DatasetName;
+
+/** One data row of a batch file: a row to evaluate, or the error that made it invalid. */
+export type BatchEntry = { row: EvalRow } | { invalid: DataRowError };
+
+export interface BatchFile {
+  name: string;
+  /** The reader used: generic rows or a data set. */
+  format: Exclude<BatchFormat, "auto">;
+  /** Every data row in file order, the invalid ones included. */
+  entries: BatchEntry[];
+  /** Rows that can be evaluated. */
+  validRows: number;
+  /** Rows with invalid content or encoding, which the run reports as failed without evaluating. */
+  invalidRows: number;
 }
 
 export interface BatchOutcome {
+  /** 1-based data row of the file; a CSV header and blank lines are not counted. */
   row: number;
-  content: EvaluationContent;
+  /** 1-based line of the file where the row starts. */
+  line: number;
+  id?: string;
+  /** The label the file assigns to the row, for scoring verdicts. */
+  label?: string;
+  /** The evaluated content; absent for an invalid row. */
+  content?: EvaluationContent;
   results?: MetricResult[];
-  /** Error name and message when the row failed. */
-  error?: { name: string; message: string };
+  /** Error name, code and message when the row failed. */
+  error?: { name: string; code?: string; message: string };
 }
 
-/** Column or key names accepted for each content field. */
-const FIELD_NAMES: Record<string, keyof EvaluationContent> = {
-  input: "input",
-  text: "input",
-  output: "output",
-  context: "context",
-  tools: "tools",
-  tool_call: "toolCall",
-  toolcall: "toolCall",
-};
-
-/** Parses a batch file by extension (.csv, .jsonl, .ndjson); throws InvalidInputError naming the line at fault. */
-export function parseBatchFile(fileName: string, text: string): BatchRow[] {
-  const lower = fileName.toLowerCase();
-  if (lower.endsWith(".csv")) return parseCsvRows(fileName, text);
-  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return parseJsonlRows(fileName, text);
-  throw new InvalidInputError(`${fileName}: unknown batch file type; use a .csv file with a header row or a .jsonl file with one JSON object per line`);
-}
-
-export function parseJsonlRows(fileName: string, text: string): BatchRow[] {
-  const rows: BatchRow[] = [];
-  text.split(/\r?\n/).forEach((line, index) => {
-    if (line.trim() === "") return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new InvalidInputError(`${fileName}: line ${index + 1} is not valid JSON (${(error as Error).message}); write one JSON object per line`);
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new InvalidInputError(`${fileName}: line ${index + 1} is not a JSON object; write objects such as {"input": "..."}`);
-    }
-    rows.push({ row: index + 1, content: contentFromRecord(fileName, `line ${index + 1}`, value as Record<string, unknown>) });
-  });
-  if (rows.length === 0) throw new InvalidInputError(`${fileName}: no rows found; the file is empty`);
-  return rows;
-}
-
-export function parseCsvRows(fileName: string, text: string): BatchRow[] {
-  const records = parseCsv(fileName, text);
-  if (records.length === 0) throw new InvalidInputError(`${fileName}: the file is empty; add a header row such as "input,output"`);
-
-  const header = records[0]!.map((name) => name.trim().toLowerCase());
-  if (!header.some((name) => name in FIELD_NAMES)) {
-    throw new InvalidInputError(`${fileName}: the header row (${header.join(", ")}) names no content column; use input, output, context, tools or tool_call`);
+/**
+ * Reads a batch file from its bytes. Invalid UTF-8 and invalid rows become invalid entries, so
+ * one bad row does not reject the file. Throws `DataRowError` for a bad header (a duplicate or
+ * unknown column, invalid UTF-8 in it) or an unclosed CSV quote, and `InvalidInputError` for an
+ * unknown file type or a file without rows.
+ */
+export function readBatchFile(name: string, bytes: Uint8Array, format: BatchFormat = "auto"): BatchFile {
+  const { text, invalid } = decodeDataFile(bytes);
+  const csv = name.toLowerCase().endsWith(".csv");
+  const json = /\.(jsonl|ndjson|json)$/i.test(name);
+  if (!csv && !json) {
+    throw new InvalidInputError(`${name}: unknown batch file type; use a .csv file with a header row or a .jsonl file with one JSON object per line`);
   }
 
-  const rows: BatchRow[] = [];
-  records.slice(1).forEach((record, index) => {
-    if (record.length === 1 && record[0] === "") return;
-    const fields: Record<string, unknown> = {};
-    header.forEach((name, column) => (fields[name] = record[column] ?? ""));
-    rows.push({ row: index + 1, content: contentFromRecord(fileName, `record ${index + 1}`, fields) });
-  });
-  if (rows.length === 0) throw new InvalidInputError(`${fileName}: the header row has no data rows under it`);
-  return rows;
+  const chosen = format === "auto" ? detectFormat(text, csv) : format;
+  const options = { skipInvalid: true, invalidUtf8: invalid };
+  let result: RowReadResult;
+  if (chosen === "davidson") result = readDavidsonRows(text, name, options);
+  else if (chosen === "halueval") result = readHaluEvalRows(text, name, options);
+  else result = csv ? readCsvRows(text, name, options) : readJsonlRows(text, name, options);
+
+  const entries: BatchEntry[] = [...result.rows.map((row) => ({ row })), ...result.skipped.map((error) => ({ invalid: error }))];
+  entries.sort((a, b) => entryRow(a) - entryRow(b));
+  if (entries.length === 0) {
+    throw new InvalidInputError(`${name}: no data rows found; add ${csv ? "rows under the header row" : "one JSON object per line"}`);
+  }
+  return { name, format: chosen, entries, validRows: result.rows.length, invalidRows: result.skipped.length };
 }
 
-/** Splits CSV text into records of fields: comma separated, double-quoted fields with "" for a quote. */
-export function parseCsv(fileName: string, text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = "";
-  let quoted = false;
-  let line = 1;
-
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') {
-        quoted = false;
-      } else {
-        if (char === "\n") line++;
-        field += char;
-      }
-      continue;
-    }
-
-    if (char === '"' && field === "") quoted = true;
-    else if (char === ",") {
-      record.push(field);
-      field = "";
-    } else if (char === "\n" || char === "\r") {
-      if (char === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-      line++;
-    } else field += char;
-  }
-  if (quoted) throw new InvalidInputError(`${fileName}: a quoted field opened before line ${line} is never closed; add the closing double quote`);
-  if (field !== "" || record.length > 0) {
-    record.push(field);
-    records.push(record);
-  }
-  return records;
+function entryRow(entry: BatchEntry): number {
+  return "row" in entry ? entry.row.row : entry.invalid.row;
 }
 
-function contentFromRecord(fileName: string, where: string, record: Record<string, unknown>): EvaluationContent {
-  const content: EvaluationContent = {};
-  for (const [name, value] of Object.entries(record)) {
-    const field = FIELD_NAMES[name.toLowerCase()];
-    if (field === undefined || value === undefined || value === null || value === "") continue;
-    if ((field === "tools" || field === "toolCall") && typeof value === "string") content[field] = parseMaybeJson(value);
-    else if (field === "tools" || field === "toolCall") content[field] = value;
-    else if (typeof value === "string") content[field] = value;
-    else throw new InvalidInputError(`${fileName}: ${where}: field "${name}" must be a string, got ${typeof value}`);
+/**
+ * Detects a known data set: a CSV header with the Davidson `class` and `tweet` columns, or a first
+ * JSON line with the HaluEval `user_query` key. Anything else is read as generic rows.
+ */
+export function detectFormat(text: string, csv: boolean): Exclude<BatchFormat, "auto"> {
+  const firstLine = text.split("\n").find((line) => line.trim() !== "") ?? "";
+  if (csv) {
+    const columns = firstLine.split(",").map((column) => column.trim());
+    return columns.includes("class") && columns.includes("tweet") ? "davidson" : "rows";
   }
-  if (Object.keys(content).length === 0) {
-    throw new InvalidInputError(`${fileName}: ${where} has no content; fill at least one of input, output, context, tools, tool_call`);
-  }
-  return content;
-}
 
-function parseMaybeJson(text: string): unknown {
+  let first: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    first = JSON.parse(firstLine);
   } catch {
-    return text;
+    // The generic reader reports the invalid line with its position.
+    return "rows";
   }
+  return typeof first === "object" && first !== null && "user_query" in first ? "halueval" : "rows";
 }
 
-/** Writes one JSON object per outcome: the row number, its content, and its results or error. */
+/** Returns the outcome of an invalid entry: its position and the error, without evaluating it. */
+export function invalidOutcome(error: DataRowError): BatchOutcome {
+  return { row: error.row, line: error.line, error: { name: error.name, code: error.code, message: error.message } };
+}
+
+/** Returns the outcome of an evaluated row, or of one whose evaluation failed with `error`. */
+export function rowOutcome(row: EvalRow, result: { results: MetricResult[] } | { error: unknown }): BatchOutcome {
+  const outcome: BatchOutcome = { row: row.row, line: row.line };
+  if (row.id !== undefined) outcome.id = row.id;
+  if (row.label !== undefined) outcome.label = row.label;
+  outcome.content = row.content;
+  if ("results" in result) {
+    outcome.results = result.results;
+  } else {
+    const error = result.error as Partial<Error> & { code?: unknown };
+    outcome.error = { name: error.name ?? "Error", message: error.message ?? String(result.error) };
+    if (typeof error.code === "string") outcome.error.code = error.code;
+  }
+  return outcome;
+}
+
+/** Writes one JSON object per outcome: the row's position, its content, and its results or error. */
 export function outcomesToJsonl(outcomes: BatchOutcome[]): string {
   return outcomes.map((outcome) => JSON.stringify(outcome)).join("\n") + (outcomes.length > 0 ? "\n" : "");
 }

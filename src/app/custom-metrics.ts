@@ -7,9 +7,11 @@ import { BUILTIN_METRICS, validateMetricDefinition, type MetricDefinition } from
 /**
  * Parses and validates the text of the custom-metrics box. Empty text gives no metrics. Throws
  * InvalidInputError for invalid JSON (with its line and column) and MetricDefinitionError for a
- * definition that fails validation, a duplicate id, or an id that a built-in metric already uses.
+ * definition that fails validation, a duplicate id, an id that a built-in metric already uses, or
+ * an adapter given as a local `file` path, which a page cannot read. A relative `adapter.url` is
+ * resolved against `baseUrl` when given, because the worker that downloads it has another base URL.
  */
-export function parseCustomMetrics(text: string): MetricDefinition[] {
+export function parseCustomMetrics(text: string, baseUrl?: string): MetricDefinition[] {
   if (text.trim() === "") return [];
 
   let value: unknown;
@@ -36,8 +38,18 @@ export function parseCustomMetrics(text: string): MetricDefinition[] {
     }
     if (seen.has(definition.id)) throw new MetricDefinitionError(definition.id, "id", `"${definition.id}" appears twice; give each custom metric its own id`);
     seen.add(definition.id);
-    return definition;
+    return resolveAdapterUrl(definition, baseUrl);
   });
+}
+
+function resolveAdapterUrl(definition: MetricDefinition, baseUrl: string | undefined): MetricDefinition {
+  const adapter = definition.adapter;
+  if (adapter === undefined) return definition;
+  if (adapter.url === undefined) {
+    throw new MetricDefinitionError(definition.id, "adapter.file", "a page cannot read a local adapter path; serve the adapter over http(s) and set adapter.url instead");
+  }
+  if (baseUrl === undefined) return definition;
+  return { ...definition, adapter: { ...adapter, url: new URL(adapter.url, baseUrl).href } };
 }
 
 /** Turns a JSON.parse "position N" into " at line L, column C" when the engine reports one. */

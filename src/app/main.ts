@@ -1,5 +1,5 @@
 // Entry of the demo page: probes WebGPU, loads the demo model, and wires the metric, evaluation
-// and batch panels to the engine worker.
+// and batch panels to the engine, which runs the model in a worker judge.
 //
 // Query parameters: backend=auto|webgpu|cpu (default auto), autoload=0 to skip loading the demo model.
 
@@ -70,6 +70,7 @@ const modelPanel = setUpModelPanel(
     setReady(true);
   },
   initialBackend,
+  () => setReady(false),
 );
 
 // Custom metrics: validated on this thread first, so mistakes show without a model loaded.
@@ -81,7 +82,7 @@ byId("add-custom").addEventListener("click", async () => {
   showMessage(customError, undefined);
   customStatus.textContent = "";
   try {
-    const definitions = parseCustomMetrics(customBox.value);
+    const definitions = parseCustomMetrics(customBox.value, document.baseURI);
     if (loaded) for (const definition of definitions) await engine.registerMetric(definition);
     const ids = new Set(definitions.map((definition) => definition.id));
     customMetrics = [...customMetrics.filter((definition) => !ids.has(definition.id)), ...definitions];

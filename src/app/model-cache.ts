@@ -1,6 +1,6 @@
 // Model downloads for the demo, kept in the Cache API so the next visit (and an offline one) skips
-// the network. The Cache API was chosen over OPFS for three reasons. The worker, the page and the
-// service worker all reach it with the same URL key. A cached Response's Blob is read in slices by
+// the network. The Cache API was chosen over OPFS for three reasons. The page and the
+// service worker both reach it with the same URL key. A cached Response's Blob is read in slices by
 // BlobSource, so a load does not copy the whole file first. Writing needs no synchronous access handle.
 
 import { AbortError, IOError } from "../errors.js";

@@ -6,7 +6,7 @@
 
 import * as Comlink from "comlink";
 import type { LoraAdapter } from "../adapters/lora.js";
-import { AbortError, InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import type { MetricDefinition } from "../metrics/definition.js";
 import type { EvaluateOptions, JudgeInterface } from "../metrics/judge.js";
 import type { MetricResult } from "../metrics/pipeline.js";
@@ -14,8 +14,8 @@ import type { EvaluationContent, MetricPrompt } from "../metrics/prompt.js";
 import { installErrorTransfer } from "../runtime/error-transfer.js";
 import { WorkerCrashedError } from "../runtime/errors.js";
 import type { ProgressCallback } from "../runtime/progress.js";
-import type { WorkerLike } from "./client.js";
 import type { JudgeModelSource, JudgeWorkerApi } from "./judge-protocol.js";
+import { watchWorker, type WorkerLike } from "./worker-calls.js";
 
 export interface WorkerJudgeOptions {
   /** A file path (Node only), or a `JudgeModelSource`: a path, a Blob or File, or bytes. */
@@ -51,16 +51,6 @@ function startDefaultWorker(): WorkerLike {
   return new Worker(new URL("./judge-worker.ts", import.meta.url), { type: "module", name: "tokenjudge-judge" });
 }
 
-/** Describes a worker `error` or `messageerror` event for the crash message. */
-function describeWorkerEvent(event: Event): string {
-  const errorEvent = event as Partial<ErrorEvent>;
-  if (errorEvent.message) {
-    const where = errorEvent.filename ? ` at ${errorEvent.filename}:${errorEvent.lineno ?? 0}` : "";
-    return `${errorEvent.message}${where}`;
-  }
-  return `${event.type} event without a message (the worker script may have failed to load)`;
-}
-
 /**
  * Starts a worker (or uses `options.worker`), creates the judge in it and resolves once the model
  * is loaded and the metrics registered. Rejects with the worker's error, with its class, and
@@ -71,55 +61,11 @@ export async function createWorkerJudge(options: WorkerJudgeOptions): Promise<Wo
   const worker = options.worker ?? startDefaultWorker();
   const remote = Comlink.wrap<JudgeWorkerApi>(worker);
 
-  let failure: WorkerCrashedError | undefined;
-  let rejectPending: (error: WorkerCrashedError) => void = () => undefined;
-  const crashed = new Promise<never>((_, reject) => {
-    rejectPending = reject;
+  const calls = watchWorker(worker, {
+    abort: (abortId) => remote.abort(abortId),
+    crashMessage: (detail) => `the tokenjudge judge worker failed (${detail}); create a new judge with createWorkerJudge()`,
   });
-  crashed.catch(() => undefined);
-
-  const close = (error: WorkerCrashedError): void => {
-    if (failure) return;
-    failure = error;
-    rejectPending(error);
-    worker.removeEventListener("error", onError);
-    worker.removeEventListener("messageerror", onError);
-    worker.terminate();
-  };
-
-  const onError = (event: Event): void => {
-    event.preventDefault?.();
-    const detail = describeWorkerEvent(event);
-    close(new WorkerCrashedError(`the tokenjudge judge worker failed (${detail}); create a new judge with createWorkerJudge()`, detail));
-  };
-  worker.addEventListener("error", onError);
-  worker.addEventListener("messageerror", onError);
-
-  let nextAbortId = 1;
-
-  /** Runs `call` unless the worker is gone; rejects on worker failure or on `signal` abort. */
-  const invoke = async <T>(signal: AbortSignal | undefined, call: (abortId: number | undefined) => Promise<T>): Promise<T> => {
-    if (failure) throw failure;
-    if (signal?.aborted) throw new AbortError();
-
-    const abortId = signal ? nextAbortId++ : undefined;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      if (!signal || abortId === undefined) return;
-      onAbort = () => {
-        remote.abort(abortId).catch(() => undefined);
-        reject(new AbortError());
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    aborted.catch(() => undefined);
-
-    try {
-      return await Promise.race([call(abortId), crashed, aborted]);
-    } finally {
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-    }
-  };
+  const invoke = calls.invoke;
 
   const model: JudgeModelSource = typeof options.model === "string" ? { path: options.model } : options.model;
   const onProgress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
@@ -132,13 +78,13 @@ export async function createWorkerJudge(options: WorkerJudgeOptions): Promise<Wo
       ),
     );
   } catch (error) {
-    close(new WorkerCrashedError("createWorkerJudge failed, so its worker was terminated; create a new judge"));
+    calls.close(new WorkerCrashedError("createWorkerJudge failed, so its worker was terminated; create a new judge"));
     throw error;
   }
 
   return {
     get closed() {
-      return failure !== undefined;
+      return calls.closed;
     },
 
     get metricIds() {
@@ -158,11 +104,11 @@ export async function createWorkerJudge(options: WorkerJudgeOptions): Promise<Wo
     },
 
     async dispose(): Promise<void> {
-      if (failure) return;
+      if (calls.closed) return;
       try {
         await invoke(undefined, () => remote.dispose());
       } finally {
-        close(new WorkerCrashedError("this worker judge was disposed; create a new one with createWorkerJudge()"));
+        calls.close(new WorkerCrashedError("this worker judge was disposed; create a new one with createWorkerJudge()"));
       }
     },
   };

@@ -1,73 +1,130 @@
+// Batch files of the demo, read from bytes with the library's row readers. Invalid rows are kept as
+// failed entries, bad headers and unknown file types are rejected, and results are written as JSONL.
+
 import { describe, expect, it } from "vitest";
-import { outcomesToJsonl, parseBatchFile, parseCsv } from "../../src/app/batch.js";
-import { InvalidInputError } from "../../src/errors.js";
+import { detectFormat, invalidOutcome, outcomesToJsonl, readBatchFile, rowOutcome, type BatchEntry } from "../../src/app/batch.js";
+import { DataRowError, InvalidInputError, TemplateSlotError } from "../../src/errors.js";
 
-describe("parseCsv", () => {
-  it("handles quotes, escaped quotes, commas and newlines in fields", () => {
-    const text = 'input,output\r\n"He said ""hi"", then left",plain\n"two\nlines",\n';
-    expect(parseCsv("rows.csv", text)).toEqual([
-      ["input", "output"],
-      ['He said "hi", then left', "plain"],
-      ["two\nlines", ""],
-    ]);
-  });
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-  it("rejects an unclosed quote", () => {
-    expect(() => parseCsv("rows.csv", 'input\n"never closed')).toThrow(/never closed/);
-  });
+/** Joins byte chunks, for files with invalid UTF-8 in them. */
+function bytesOf(...parts: (string | number[])[]): Uint8Array {
+  const chunks = parts.map((part) => (typeof part === "string" ? encode(part) : new Uint8Array(part)));
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
 
-  it("keeps a last record without a newline", () => {
-    expect(parseCsv("rows.csv", "a,b\n1,2")).toEqual([
-      ["a", "b"],
-      ["1", "2"],
-    ]);
-  });
-});
+function describeEntries(entries: BatchEntry[]): unknown[] {
+  return entries.map((entry) => ("row" in entry ? { row: entry.row.row, content: entry.row.content } : { row: entry.invalid.row, field: entry.invalid.field }));
+}
 
-describe("parseBatchFile", () => {
+describe("readBatchFile", () => {
   it("reads CSV rows by header name", () => {
-    const rows = parseBatchFile("rows.CSV", 'Input,context,tool_call\nhello,,"{""name"":""f""}"\n\nbye,ctx,\n');
-    expect(rows).toEqual([
-      { row: 1, content: { input: "hello", toolCall: { name: "f" } } },
-      { row: 3, content: { input: "bye", context: "ctx" } },
+    const file = readBatchFile("rows.CSV", encode('id,input,context,toolCall\n7,hello,,"{""name"":""f""}"\n\n8,bye,ctx,\n'));
+    expect(file.format).toBe("rows");
+    expect(file.entries).toEqual([
+      { row: { row: 1, line: 2, id: "7", content: { input: "hello", toolCall: '{"name":"f"}' } } },
+      { row: { row: 2, line: 4, id: "8", content: { input: "bye", context: "ctx" } } },
     ]);
   });
 
-  it("rejects a CSV header without content columns", () => {
-    expect(() => parseBatchFile("rows.csv", "name,age\nx,1\n")).toThrow(/names no content column/);
+  it("strips a UTF-8 byte order mark", () => {
+    const csv = readBatchFile("rows.csv", bytesOf([0xef, 0xbb, 0xbf], "input\nhello\n"));
+    expect(csv.entries).toEqual([{ row: { row: 1, line: 2, content: { input: "hello" } } }]);
+    const jsonl = readBatchFile("rows.jsonl", bytesOf([0xef, 0xbb, 0xbf], '{"input":"hello"}\n'));
+    expect(jsonl.entries).toEqual([{ row: { row: 1, line: 1, content: { input: "hello" } } }]);
   });
 
-  it("reads JSONL rows with line numbers", () => {
-    const rows = parseBatchFile("rows.jsonl", '{"input":"a"}\n\n{"text":"b","tools":[{"name":"t"}],"toolCall":{"name":"t"}}\n');
-    expect(rows).toEqual([
+  it("flags rows with invalid UTF-8", () => {
+    const file = readBatchFile("rows.jsonl", bytesOf('{"input":"fine"}\n{"input":"bad ', [0xff], '"}\n{"input":"also fine"}\n'));
+    expect(file.validRows).toBe(2);
+    expect(file.invalidRows).toBe(1);
+    const entry = file.entries[1]!;
+    if (!("invalid" in entry)) throw new Error(`row 2 was read as valid: ${JSON.stringify(entry)}`);
+    expect(entry.invalid).toBeInstanceOf(DataRowError);
+    expect(entry.invalid.message).toMatch(/row 2 \(line 2\): \(encoding\): invalid UTF-8 at byte offset 31/);
+  });
+
+  it("rejects duplicate column names", () => {
+    const read = (): unknown => readBatchFile("rows.csv", encode("input,context,input\na,b,c\n"));
+    expect(read).toThrow(DataRowError);
+    expect(read).toThrow(/the column "input" appears twice in the header; rename or remove one/);
+  });
+
+  it("keeps invalid rows as failed entries in file order", () => {
+    const file = readBatchFile("rows.jsonl", encode('{"input":"a"}\n{oops}\n{"input": 5}\n{"other":"x"}\n{"input":"b"}\n'));
+    expect(describeEntries(file.entries)).toEqual([
       { row: 1, content: { input: "a" } },
-      { row: 3, content: { input: "b", tools: [{ name: "t" }], toolCall: { name: "t" } } },
+      { row: 2, field: "(line)" },
+      { row: 3, field: "input" },
+      { row: 4, field: "other" },
+      { row: 5, content: { input: "b" } },
     ]);
+    expect([file.validRows, file.invalidRows]).toEqual([2, 3]);
   });
 
-  it("names the JSONL line that is invalid", () => {
-    expect(() => parseBatchFile("rows.jsonl", '{"input":"a"}\n{oops}\n')).toThrow(/line 2 is not valid JSON/);
-    expect(() => parseBatchFile("rows.jsonl", '["a"]\n')).toThrow(/line 1 is not a JSON object/);
-    expect(() => parseBatchFile("rows.jsonl", '{"input": 5}\n')).toThrow(/field "input" must be a string/);
-    expect(() => parseBatchFile("rows.jsonl", '{"other": "x"}\n')).toThrow(/line 1 has no content/);
+  it("rejects other file types and files without rows", () => {
+    expect(() => readBatchFile("rows.txt", encode("x"))).toThrow(InvalidInputError);
+    expect(() => readBatchFile("rows.jsonl", encode("\n\n"))).toThrow(/no data rows found/);
+    expect(() => readBatchFile("rows.csv", encode("input\n"))).toThrow(/no data rows found/);
+    expect(() => readBatchFile("rows.csv", encode('input\n"never closed'))).toThrow(/never closed/);
   });
 
-  it("rejects other file types and empty files", () => {
-    expect(() => parseBatchFile("rows.txt", "x")).toThrow(InvalidInputError);
-    expect(() => parseBatchFile("rows.jsonl", "\n\n")).toThrow(/no rows found/);
-    expect(() => parseBatchFile("rows.csv", "input\n")).toThrow(/no data rows/);
+  it("reads the two data sets when detected", () => {
+    const davidson = readBatchFile("labeled_data.csv", encode(",count,hate_speech,offensive_language,neither,class,tweet\n0,3,0,0,3,2,hello there\n1,3,0,3,0,1,you idiot\n"));
+    expect(davidson.format).toBe("davidson");
+    expect(davidson.entries.map((entry) => "row" in entry && [entry.row.id, entry.row.label, entry.row.content.input])).toEqual([
+      ["0", "neither", "hello there"],
+      ["1", "offensive", "you idiot"],
+    ]);
+
+    const halueval = readBatchFile("general_data.json", encode('{"ID":"1","user_query":"q","chatgpt_response":"r","hallucination":"no","hallucination_spans":[]}\n'));
+    expect(halueval.format).toBe("halueval");
+    expect(halueval.entries).toEqual([{ row: { row: 1, line: 1, id: "1", label: "no", content: { input: "q", output: "r", context: "q" } } }]);
+  });
+
+  it("uses the format that the caller chooses", () => {
+    const text = encode(",class,tweet\n0,2,hello\n");
+    expect(() => readBatchFile("rows.csv", text, "rows")).toThrow(/unknown column/);
+    expect(readBatchFile("rows.csv", text, "davidson").validRows).toBe(1);
   });
 });
 
-describe("outcomesToJsonl", () => {
-  it("writes one object per line", () => {
+describe("detectFormat", () => {
+  it("tells data sets from generic rows", () => {
+    expect(detectFormat("\n,count,class,tweet\n", true)).toBe("davidson");
+    expect(detectFormat("input,output\n", true)).toBe("rows");
+    expect(detectFormat('{"user_query":"q"}\n', false)).toBe("halueval");
+    expect(detectFormat('{"input":"q"}\n', false)).toBe("rows");
+    expect(detectFormat("{oops}\n", false)).toBe("rows");
+  });
+});
+
+describe("batch outcomes", () => {
+  it("describe evaluated, failed and invalid rows", () => {
+    const row = { row: 2, line: 3, id: "a", label: "yes", content: { input: "x" } };
+    expect(rowOutcome(row, { results: [] })).toEqual({ row: 2, line: 3, id: "a", label: "yes", content: { input: "x" }, results: [] });
+
+    const failed = rowOutcome(row, { error: new TemplateSlotError("hallucination", "context") });
+    expect(failed.error).toMatchObject({ name: "TemplateSlotError", code: "TEMPLATE_SLOT_MISSING" });
+
+    const invalid = invalidOutcome(new DataRowError("rows.csv", 4, 5, "input", "bad"));
+    expect(invalid).toEqual({ row: 4, line: 5, error: { name: "DataRowError", code: "DATA_ROW_INVALID", message: "rows.csv: row 4 (line 5): input: bad" } });
+  });
+
+  it("write one object per line", () => {
     const text = outcomesToJsonl([
-      { row: 1, content: { input: "a" }, error: { name: "TemplateSlotError", message: "missing" } },
-      { row: 2, content: { input: "b" }, results: [] },
+      { row: 1, line: 1, content: { input: "a" }, error: { name: "TemplateSlotError", message: "missing" } },
+      { row: 2, line: 2, content: { input: "b" }, results: [] },
     ]);
     const lines = text.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
-    expect(JSON.parse(lines[0]!)).toEqual({ row: 1, content: { input: "a" }, error: { name: "TemplateSlotError", message: "missing" } });
+    expect(JSON.parse(lines[0]!)).toEqual({ row: 1, line: 1, content: { input: "a" }, error: { name: "TemplateSlotError", message: "missing" } });
     expect(outcomesToJsonl([])).toBe("");
   });
 });

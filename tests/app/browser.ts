@@ -11,8 +11,20 @@ import { build, preview, type PreviewServer } from "vite";
 export const CHROMIUM = "/usr/bin/chromium";
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Headless Chromium flags for a container; add WEBGPU_FLAG to get a WebGPU adapter (SwiftShader without a GPU). */
-export const BASE_ARGS = ["--no-sandbox", "--headless=new", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+/**
+ * Headless Chromium flags for a container; add WEBGPU_FLAG to get a WebGPU adapter (SwiftShader
+ * without a GPU). The host resolver rule fails every name lookup except the loopback ones, because
+ * Chromium contacts Google hosts on its own, and those requests would show up in the privacy checks.
+ */
+export const BASE_ARGS = [
+  "--no-sandbox",
+  "--headless=new",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+];
 export const WEBGPU_FLAG = "--enable-unsafe-webgpu";
 
 /** Time for the page to load the demo model and report ready; the CPU path on two shared cores is the slow case. */

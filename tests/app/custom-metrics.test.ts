@@ -38,4 +38,16 @@ describe("parseCustomMetrics", () => {
     expect(() => parseCustomMetrics(JSON.stringify({ ...CUSTOM_METRIC_EXAMPLE, id: "toxicity" }))).toThrow(/id of a built-in metric/);
     expect(() => parseCustomMetrics(JSON.stringify([CUSTOM_METRIC_EXAMPLE, CUSTOM_METRIC_EXAMPLE]))).toThrow(/appears twice/);
   });
+
+  it("resolves a relative adapter url and rejects a local path", () => {
+    const adapter = { sha256: "0".repeat(64), mode: "activated", format: "gguf" };
+    const relative = { ...CUSTOM_METRIC_EXAMPLE, adapter: { ...adapter, url: "adapters/off-topic.gguf" } };
+    const [resolved] = parseCustomMetrics(JSON.stringify(relative), "http://127.0.0.1:5173/demo/");
+    expect(resolved?.adapter?.url).toBe("http://127.0.0.1:5173/demo/adapters/off-topic.gguf");
+    expect(parseCustomMetrics(JSON.stringify(relative))[0]?.adapter?.url, "without a base URL").toBe("adapters/off-topic.gguf");
+
+    const local = { ...CUSTOM_METRIC_EXAMPLE, adapter: { ...adapter, file: "/tmp/off-topic.gguf" } };
+    expect(() => parseCustomMetrics(JSON.stringify(local))).toThrow(MetricDefinitionError);
+    expect(() => parseCustomMetrics(JSON.stringify(local))).toThrow(/adapter\.file: a page cannot read a local adapter path/);
+  });
 });

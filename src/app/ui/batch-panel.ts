@@ -1,9 +1,15 @@
 // The batch panel: a CSV or JSONL file of rows, evaluated one row at a time with progress and
-// cancel, and the outcomes offered as a JSONL download.
+// cancel, and the outcomes offered as a JSONL download. Invalid rows are reported as failed.
 
-import { outcomesToJsonl, parseBatchFile, type BatchOutcome, type BatchRow } from "../batch.js";
+import { invalidOutcome, outcomesToJsonl, readBatchFile, rowOutcome, type BatchFile, type BatchFormat, type BatchOutcome } from "../batch.js";
 import type { Engine } from "../engine.js";
 import { acceptDrops, byId, describeError, showMessage } from "./dom.js";
+
+const FORMAT_TEXT: Record<BatchFile["format"], string> = {
+  rows: "generic rows",
+  davidson: "the Davidson data set",
+  halueval: "the HaluEval data set",
+};
 
 export interface BatchPanel {
   /** Enables or disables the run button, e.g. while no model is loaded. */
@@ -19,27 +25,30 @@ export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[])
   const progressBar = byId<HTMLProgressElement>("batch-bar");
   const status = byId("batch-status");
   const errorBox = byId("batch-error");
+  const formatSelect = byId<HTMLSelectElement>("batch-format");
 
-  let rows: BatchRow[] = [];
-  let fileName = "";
+  let batch: BatchFile | undefined;
+  let lastFile: File | undefined;
   let ready = false;
   let controller: AbortController | undefined;
   let downloadUrl: string | undefined;
 
   const refresh = (): void => {
-    runButton.disabled = !ready || rows.length === 0 || controller !== undefined;
+    runButton.disabled = !ready || batch === undefined || controller !== undefined;
   };
 
   const readFile = async (file: File): Promise<void> => {
     showMessage(errorBox, undefined);
+    lastFile = file;
     try {
-      rows = parseBatchFile(file.name, await file.text());
-      fileName = file.name;
-      status.textContent = `${file.name}: ${rows.length} rows ready.`;
+      batch = readBatchFile(file.name, new Uint8Array(await file.arrayBuffer()), formatSelect.value as BatchFormat);
+      const invalid = batch.invalidRows > 0 ? `, ${batch.invalidRows} invalid (reported as failed in the results)` : "";
+      status.textContent = `${file.name}: ${batch.validRows} rows ready${invalid}, read as ${FORMAT_TEXT[batch.format]}.`;
       progressBox.hidden = false;
       progressBar.value = 0;
     } catch (error) {
-      rows = [];
+      batch = undefined;
+      status.textContent = "";
       showMessage(errorBox, describeError(error));
     }
     refresh();
@@ -50,6 +59,9 @@ export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[])
     if (file) void readFile(file);
   });
   acceptDrops(byId("batch-drop"), (file) => void readFile(file));
+  formatSelect.addEventListener("change", () => {
+    if (lastFile) void readFile(lastFile);
+  });
 
   runButton.addEventListener("click", async () => {
     const metrics = selectedMetrics();
@@ -65,23 +77,28 @@ export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[])
     refresh();
 
     // A row that fails (for example a metric slot the row leaves empty) is recorded and the run goes on.
+    const batchFile = batch!;
     const outcomes: BatchOutcome[] = [];
-    for (const [index, row] of rows.entries()) {
+    for (const [index, entry] of batchFile.entries.entries()) {
       if (current.signal.aborted) break;
-      status.textContent = `Row ${index + 1} of ${rows.length}…`;
-      try {
-        const results = await engine.evaluate(row.content, { metrics, signal: current.signal });
-        outcomes.push({ row: row.row, content: row.content, results });
-      } catch (error) {
-        if (current.signal.aborted) break;
-        outcomes.push({ row: row.row, content: row.content, error: { name: (error as Error).name, message: (error as Error).message } });
+      status.textContent = `Row ${index + 1} of ${batchFile.entries.length}…`;
+      if ("invalid" in entry) {
+        outcomes.push(invalidOutcome(entry.invalid));
+      } else {
+        try {
+          const results = await engine.evaluate(entry.row.content, { metrics, signal: current.signal });
+          outcomes.push(rowOutcome(entry.row, { results }));
+        } catch (error) {
+          if (current.signal.aborted) break;
+          outcomes.push(rowOutcome(entry.row, { error }));
+        }
       }
-      progressBar.value = (index + 1) / rows.length;
+      progressBar.value = (index + 1) / batchFile.entries.length;
     }
 
     const failed = outcomes.filter((outcome) => outcome.error).length;
     const cancelled = current.signal.aborted ? ", cancelled" : "";
-    status.textContent = `${fileName}: ${outcomes.length} of ${rows.length} rows evaluated${failed > 0 ? `, ${failed} failed` : ""}${cancelled}.`;
+    status.textContent = `${batchFile.name}: ${outcomes.length} of ${batchFile.entries.length} rows evaluated${failed > 0 ? `, ${failed} failed` : ""}${cancelled}.`;
     if (downloadUrl) URL.revokeObjectURL(downloadUrl);
     downloadUrl = URL.createObjectURL(new Blob([outcomesToJsonl(outcomes)], { type: "application/x-ndjson" }));
     download.href = downloadUrl;

@@ -18,8 +18,16 @@ const STAGE_TEXT: Record<EngineProgress["stage"], string> = {
   ready: "Ready",
 };
 
-/** Wires the model panel to `engine`. `onLoaded` runs after every successful load. */
-export function setUpModelPanel(engine: Engine, onLoaded: (info: LoadedModelInfo, synthetic: boolean) => Promise<void> | void, initialBackend: BackendPreference): ModelPanel {
+/**
+ * Wires the model panel to `engine`. `onLoadStart` runs when a load starts, because the engine
+ * releases the previous model then, and `onLoaded` runs after every successful load.
+ */
+export function setUpModelPanel(
+  engine: Engine,
+  onLoaded: (info: LoadedModelInfo, synthetic: boolean) => Promise<void> | void,
+  initialBackend: BackendPreference,
+  onLoadStart: () => void = () => undefined,
+): ModelPanel {
   const presetList = byId("preset-list");
   const backendSelect = byId<HTMLSelectElement>("backend");
   const cancelButton = byId<HTMLButtonElement>("cancel-load");
@@ -48,6 +56,7 @@ export function setUpModelPanel(engine: Engine, onLoaded: (info: LoadedModelInfo
     controller?.abort();
     const current = new AbortController();
     controller = current;
+    onLoadStart();
     showMessage(errorBox, undefined);
     progressBox.hidden = false;
     cancelButton.hidden = false;

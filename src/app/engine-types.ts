@@ -1,19 +1,18 @@
-// Types shared by the demo's main thread (engine.ts) and its worker (engine-worker.ts). Every value
-// here is structured-clone safe; callbacks cross as comlink proxies and AbortSignals as numeric ids.
+// Types of the demo engine (engine.ts) that the page, the chat guardrail and the tests share.
 
 import type { EvaluationContent, MetricResult } from "../metrics/index.js";
 
 /** The forward pass that evaluates metrics: the WebGPU kernels, or the float32 CPU reference. */
 export type EngineBackend = "webgpu" | "cpu";
 
-/** "auto" picks WebGPU when the worker finds an adapter and the model loads there, else the CPU. */
+/** "auto" picks WebGPU when the page finds an adapter and the model loads there, else the CPU. */
 export type BackendPreference = EngineBackend | "auto";
 
 /** The model's origin: a URL (downloaded whole and kept in the Cache API) or a local file. */
 export type ModelRequest = { kind: "url"; url: string; name?: string } | { kind: "file"; file: Blob; name?: string };
 
 /**
- * One load progress report.
+ * One load progress report. Reports of one load never go backwards.
  * - `download`: bytes fetched from the network (total 0 when the server sends no Content-Length).
  * - `cached`: the file was found in the model cache, so nothing is downloaded.
  * - `weights`: weights read into the CPU model or uploaded to the GPU, in bytes.
@@ -26,9 +25,9 @@ export interface EngineProgress {
   total: number;
 }
 
-/** Result of the worker's WebGPU probe. */
+/** Result of the WebGPU probe. */
 export interface DeviceReport {
-  /** True when `navigator.gpu` exists in the worker and returned an adapter. */
+  /** True when `navigator.gpu` exists and returned an adapter. */
   webgpu: boolean;
   /** Reason WebGPU is unusable, when `webgpu` is false. */
   unavailableReason?: string;
@@ -55,24 +54,33 @@ export interface LoadedModelInfo {
   metrics: string[];
 }
 
-export interface WireLoadOptions {
-  backend: BackendPreference;
-  abortId?: number;
+export interface EngineLoadOptions {
+  backend?: BackendPreference;
+  onProgress?: (progress: EngineProgress) => void;
+  signal?: AbortSignal;
 }
 
-export interface WireEvaluateOptions {
+export interface EngineEvaluateOptions {
+  /** Ids of registered metrics; all of them when omitted. */
   metrics?: string[];
-  abortId?: number;
+  signal?: AbortSignal;
 }
 
-/** The object the engine worker exposes through comlink. */
-export interface EngineWorkerApi {
+/** The evaluation part of `Engine`, which the guardrail needs. A CPU `Judge` in Node fits it too. */
+export interface MetricEngine {
+  evaluate(content: EvaluationContent, options?: EngineEvaluateOptions): Promise<MetricResult[]>;
+}
+
+export interface Engine extends MetricEngine {
+  /** Reports whether the page finds a WebGPU adapter, and describes it. */
   probeDevice(): Promise<DeviceReport>;
-  load(request: ModelRequest, options: WireLoadOptions, onProgress?: (progress: EngineProgress) => unknown): Promise<LoadedModelInfo>;
-  /** Validates and registers a metric definition; resolves with its id. */
+  /** Loads a model, replacing the previous one, and registers the built-in metrics. */
+  load(request: ModelRequest, options?: EngineLoadOptions): Promise<LoadedModelInfo>;
+  /**
+   * Validates and registers a custom metric definition on the loaded model, loading its LoRA
+   * adapter when it names one; resolves with its id.
+   */
   registerMetric(definition: unknown): Promise<string>;
-  evaluate(content: EvaluationContent, options: WireEvaluateOptions): Promise<MetricResult[]>;
-  /** Aborts the call started with this id; unknown ids are ignored. */
-  abort(abortId: number): void;
+  /** Disposes the loaded model and terminates its worker; later calls reject. */
   dispose(): Promise<void>;
 }
