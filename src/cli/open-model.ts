@@ -15,7 +15,9 @@ export async function resolveModelPath(model: string | undefined): Promise<strin
     throw new InvalidInputError('missing MODEL: pass the path of a .gguf file, or "demo" for the built-in demo model');
   }
   if (model === DEMO_MODEL_NAME && !existsSync(model)) {
-    return ensureFixture(DEFAULT_DEMO_FIXTURE);
+    return ensureFixture(DEFAULT_DEMO_FIXTURE, {
+      onGenerate: (path) => process.stderr.write(`generating the demo model into ${path} (first use, about 10 to 30 seconds)\n`),
+    });
   }
   if (!existsSync(model)) {
     throw new InvalidInputError(`model file not found: ${model}; pass the path of a .gguf file, or "demo"`);
