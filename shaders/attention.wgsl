@@ -186,3 +186,101 @@ fn main(
     }
   }
 }
+
+// Per-query entry point for CPU implementations of WebGPU such as SwiftShader, where the barriers
+// of `main` each cost a thread switch. One thread computes one (query, head) pair alone, with no
+// workgroup memory or barriers: it walks the keys once with an online softmax and keeps the output
+// row in private memory. It reads q, k_cache, v_cache and out as vec4 values through the aliases
+// below, so head_dim must be a multiple of 4 and at most MAX_HEAD_DIM.
+// Dispatch: ceil(tokens * n_head / WORKGROUP_SIZE) workgroups, split with grid2D().
+const MAX_HEAD_DIM: u32 = MAX_DIMS_PER_THREAD * 64u;
+
+// The bindings of `main` seen as vec4 values; WGSL allows the aliases because no entry point uses
+// both names of one binding.
+@group(0) @binding(1) var<storage, read> q4: array<vec4<f32>>;            // [tokens, n_head, head_dim / 4]
+@group(0) @binding(2) var<storage, read> k_cache4: array<vec4<f32>>;      // [n_ctx, n_head_kv, head_dim / 4]
+@group(0) @binding(3) var<storage, read> v_cache4: array<vec4<f32>>;      // [n_ctx, n_head_kv, head_dim / 4]
+@group(0) @binding(4) var<storage, read_write> out4: array<vec4<f32>>;    // [tokens, n_head, head_dim / 4]
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_per_query(
+  @builtin(workgroup_id) workgroup_id: vec3<u32>,
+  @builtin(num_workgroups) num_workgroups: vec3<u32>,
+  @builtin(local_invocation_index) local: u32,
+) {
+  let query_head = workgroup_index(workgroup_id, num_workgroups) * WORKGROUP_SIZE + local;
+  if (query_head >= params.tokens * params.n_head) {
+    return;
+  }
+  let query = query_head / params.n_head;
+  let head = query_head % params.n_head;
+  let d4 = params.head_dim / 4u;
+  let kv_offset = (head / (params.n_head / params.n_head_kv)) * d4;
+  let q_base = query_head * d4;
+  let kv_stride = params.n_head_kv * d4;
+#if SUFFIX_SEGMENTS
+  let segment_start = segment_starts[query];
+#else
+  let segment_start = 0u;
+#endif
+  let n_keys = params.p0 + query - segment_start + 1u;
+
+  var query_vector: array<vec4<f32>, MAX_HEAD_DIM / 4u>; // [head_dim / 4]: q[query, head, :] times scale
+  var acc: array<vec4<f32>, MAX_HEAD_DIM / 4u>;          // [head_dim / 4]: sum over keys of exp(score - running_max) * v
+  for (var c = 0u; c < d4; c++) {
+    query_vector[c] = q4[q_base + c] * params.scale;
+  }
+  var running_max = LOWEST;
+  var running_sum = 0.0;
+
+  // Keys four at a time, so each pass over query_vector and acc serves four keys. A new running
+  // max rescales what was summed so far by exp(old max - new max).
+  var key = 0u;
+  for (; key + 4u <= n_keys; key += 4u) {
+    let row_0 = cache_row(key, segment_start) * kv_stride + kv_offset;
+    let row_1 = cache_row(key + 1u, segment_start) * kv_stride + kv_offset;
+    let row_2 = cache_row(key + 2u, segment_start) * kv_stride + kv_offset;
+    let row_3 = cache_row(key + 3u, segment_start) * kv_stride + kv_offset;
+    var scores = vec4<f32>(0.0);
+    for (var c = 0u; c < d4; c++) {
+      let query_part = query_vector[c];
+      scores += vec4<f32>(
+        dot(query_part, k_cache4[row_0 + c]),
+        dot(query_part, k_cache4[row_1 + c]),
+        dot(query_part, k_cache4[row_2 + c]),
+        dot(query_part, k_cache4[row_3 + c]),
+      );
+    }
+
+    let new_max = max(running_max, max(max(scores.x, scores.y), max(scores.z, scores.w)));
+    let correction = exp(running_max - new_max);
+    let p = exp(scores - vec4<f32>(new_max));
+    running_sum = running_sum * correction + (p.x + p.y + p.z + p.w);
+    running_max = new_max;
+    for (var c = 0u; c < d4; c++) {
+      acc[c] = acc[c] * correction + p.x * v_cache4[row_0 + c] + p.y * v_cache4[row_1 + c] + p.z * v_cache4[row_2 + c] + p.w * v_cache4[row_3 + c];
+    }
+  }
+
+  // The last n_keys % 4 keys one at a time.
+  for (; key < n_keys; key++) {
+    let row = cache_row(key, segment_start) * kv_stride + kv_offset;
+    var score = 0.0;
+    for (var c = 0u; c < d4; c++) {
+      score += dot(query_vector[c], k_cache4[row + c]);
+    }
+
+    let new_max = max(running_max, score);
+    let correction = exp(running_max - new_max);
+    let p = exp(score - new_max);
+    running_sum = running_sum * correction + p;
+    running_max = new_max;
+    for (var c = 0u; c < d4; c++) {
+      acc[c] = acc[c] * correction + p * v_cache4[row + c];
+    }
+  }
+
+  for (var c = 0u; c < d4; c++) {
+    out4[q_base + c] = acc[c] / running_sum;
+  }
+}

@@ -65,13 +65,29 @@ fn main(
   let out_index = k;
 #endif
 
+  // Each lane takes every THREADS_PER_ROW-th group of 4 columns, then every THREADS_PER_ROW-th
+  // column of the tail that dim % 4 leaves.
   var sum = 0.0;
   if (in_range) {
     let row_start = chunk_row * params.row_bytes;
-    for (var c = lane; c < params.dim; c += THREADS_PER_ROW) {
+    let vector_columns = params.dim & ~3u;
+    for (var c = 4u * lane; c < vector_columns; c += 4u * THREADS_PER_ROW) {
+      let h = vec4<f32>(hidden[c], hidden[c + 1u], hidden[c + 2u], hidden[c + 3u]);
+      sum += dot(h, weight_at4(row_start, c));
+    }
+    for (var c = vector_columns + lane; c < params.dim; c += THREADS_PER_ROW) {
       sum += hidden[c] * weight_at(row_start, c);
     }
   }
+  // One thread per row needs no reduction. THREADS_PER_ROW is an override constant, so every
+  // thread of the workgroup takes the same branch and the barriers below stay uniform.
+  if (THREADS_PER_ROW == 1u) {
+    if (in_range) {
+      logits[out_index] = sum;
+    }
+    return;
+  }
+
   partial_sums[local] = sum;
   workgroupBarrier();
 

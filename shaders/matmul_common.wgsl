@@ -1,4 +1,4 @@
-// Declarations shared by the matmul kernels (matmul_rows.wgsl, matmul_tiled.wgsl) and the weight
+// Declarations shared by the matmul kernels (matmul_rows, matmul_tiled, matmul_blocked) and the weight
 // decoders (quant_*.wgsl). Including this file also includes the decoder that the pipeline's
 // WEIGHT_* define selects.
 //
@@ -18,7 +18,8 @@ struct MatmulParams {
 }
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;
-@group(0) @binding(1) var<storage, read> x: array<f32>;        // [m, k] f32, row-major
+// @binding(1) is x [m, k] f32, row-major, declared by each kernel: as array<f32> through
+// matmul_x.wgsl, or as array<vec4<f32>> in matmul_blocked.wgsl.
 @group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, row_words] weight rows in the repacked layout
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // [n_total] f32; a 4-byte placeholder when HAS_BIAS is false
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // [m, n_total] f32, row-major
@@ -30,21 +31,6 @@ override HAS_BIAS: bool = false;
 struct Weights8 {
   lo: vec4<f32>,
   hi: vec4<f32>,
-}
-
-// Returns x[m, k0 + 0..3], with zeros for k >= params.k. `k0` is a multiple of 4.
-fn load_x4(m: u32, k0: u32) -> vec4<f32> {
-  let base = m * params.k + k0;
-  if (k0 + 4u <= params.k) {
-    return vec4<f32>(x[base], x[base + 1u], x[base + 2u], x[base + 3u]);
-  }
-  var v = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) {
-    if (k0 + i < params.k) {
-      v[i] = x[base + i];
-    }
-  }
-  return v;
 }
 
 // Writes one finished output element, adding the bias when the pipeline has one.

@@ -15,6 +15,7 @@ enable subgroups;
 #endif
 
 #include "matmul_common"
+#include "matmul_x"
 
 const MAX_ROWS: u32 = 8u;
 

@@ -16,6 +16,7 @@ enable f16;
 #endif
 
 #include "matmul_common"
+#include "matmul_x"
 
 #if F16
 alias TileWeight = f16;

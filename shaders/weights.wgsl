@@ -32,12 +32,29 @@ fn weight_f16(index: u32) -> f32 {
   return select(halves.x, halves.y, (index & 2u) != 0u);
 }
 
+// Returns the u32 that starts at the even byte `index`, joining two words when index % 4 == 2.
+fn weight_u32_at_even(index: u32) -> u32 {
+  let word = index >> 2u;
+  if ((index & 2u) == 0u) {
+    return weights[word];
+  }
+  return (weights[word] >> 16u) | (weights[word + 1u] << 16u);
+}
+
+// weight_at4(row_start, col) returns the elements col .. col + 3 of a row, for col % 4 == 0. The
+// four elements always share one block, because every block size here is 1 or a multiple of 4.
+
 #if WEIGHT_F32
 const WEIGHT_BLOCK_SIZE: u32 = 1u;
 const WEIGHT_BLOCK_BYTES: u32 = 4u;
 
 fn weight_at(row_start: u32, col: u32) -> f32 {
   return bitcast<f32>(weights[(row_start >> 2u) + col]);
+}
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  let word = (row_start >> 2u) + col;
+  return bitcast<vec4<f32>>(vec4<u32>(weights[word], weights[word + 1u], weights[word + 2u], weights[word + 3u]));
 }
 #endif
 
@@ -48,6 +65,11 @@ const WEIGHT_BLOCK_BYTES: u32 = 2u;
 fn weight_at(row_start: u32, col: u32) -> f32 {
   return weight_f16(row_start + 2u * col);
 }
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  let first = row_start + 2u * col;
+  return vec4<f32>(unpack2x16float(weight_u32_at_even(first)), unpack2x16float(weight_u32_at_even(first + 4u)));
+}
 #endif
 
 #if WEIGHT_Q8_0
@@ -57,6 +79,18 @@ const WEIGHT_BLOCK_BYTES: u32 = 34u;
 fn weight_at(row_start: u32, col: u32) -> f32 {
   let block = row_start + (col / 32u) * 34u;
   return weight_f16(block) * f32(weight_i8(block + 2u + col % 32u));
+}
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  let block = row_start + (col / 32u) * 34u;
+  let packed = weight_u32_at_even(block + 2u + col % 32u);
+  let quants = vec4<i32>(
+    bitcast<i32>(packed << 24u) >> 24u,
+    bitcast<i32>(packed << 16u) >> 24u,
+    bitcast<i32>(packed << 8u) >> 24u,
+    bitcast<i32>(packed) >> 24u,
+  );
+  return weight_f16(block) * vec4<f32>(quants);
 }
 #endif
 
@@ -70,6 +104,15 @@ fn weight_at(row_start: u32, col: u32) -> f32 {
   let packed = weight_byte(block + 2u + e % 16u);
   let nibble = select(packed & 15u, packed >> 4u, e >= 16u);
   return weight_f16(block) * (f32(nibble) - 8.0);
+}
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  let block = row_start + (col / 32u) * 18u;
+  let e = col % 32u;
+  let packed = weight_u32_at_even(block + 2u + e % 16u);
+  let shift = select(0u, 4u, e >= 16u);
+  let nibbles = (vec4<u32>(packed) >> (vec4<u32>(0u, 8u, 16u, 24u) + shift)) & vec4<u32>(15u);
+  return weight_f16(block) * (vec4<f32>(nibbles) - vec4<f32>(8.0));
 }
 #endif
 
@@ -106,6 +149,10 @@ fn weight_at(row_start: u32, col: u32) -> f32 {
   let m = weight_f16(block + 2u) * scale_min.y;
   return d * f32(nibble) - m;
 }
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  return vec4<f32>(weight_at(row_start, col), weight_at(row_start, col + 1u), weight_at(row_start, col + 2u), weight_at(row_start, col + 3u));
+}
 #endif
 
 #if WEIGHT_Q6_K
@@ -129,5 +176,9 @@ fn weight_at(row_start: u32, col: u32) -> f32 {
 
   let scale = weight_i8(block + 192u + 8u * h + l / 16u + 2u * g);
   return weight_f16(block + 208u) * f32(scale) * f32(q);
+}
+
+fn weight_at4(row_start: u32, col: u32) -> vec4<f32> {
+  return vec4<f32>(weight_at(row_start, col), weight_at(row_start, col + 1u), weight_at(row_start, col + 2u), weight_at(row_start, col + 3u));
 }
 #endif

@@ -7,8 +7,8 @@ import type { ModelConfig } from "../model/config.js";
 import type { GPUModelWeights } from "../runtime/gpu-weights.js";
 import type { GPUContext } from "./context.js";
 import { addDispatch } from "./kernels/add.js";
-import { attentionDispatch } from "./kernels/attention.js";
-import { classLogitsDispatches } from "./kernels/class-logits.js";
+import { attentionDispatch, defaultAttentionVariant } from "./kernels/attention.js";
+import { CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD, classLogitsDispatches } from "./kernels/class-logits.js";
 import { embeddingDispatches } from "./kernels/embedding.js";
 import { matmulDispatches, type MatmulWeights } from "./kernels/matmul.js";
 import { rmsnormDispatch } from "./kernels/rmsnorm.js";
@@ -130,6 +130,7 @@ export function buildForwardSteps(plan: ForwardPlan): Step[] {
         headDim: D,
         firstPosition: firstPosition + T - rows,
         nCtx: cache.capacity,
+        variant: defaultAttentionVariant(context, D),
       }),
     );
     steps.push(...matmul(b.attended, layer.attentionOutput, b.projected, rows, layer.attentionOutputBias)); // [rows, E]
@@ -156,6 +157,7 @@ export function buildForwardSteps(plan: ForwardPlan): Step[] {
       logits: b.logits,
       logProbs: b.logProbs,
       limits,
+      ...(context.isSoftwareAdapter ? { columnsPerThread: CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD } : {}),
     }),
   );
   return steps;

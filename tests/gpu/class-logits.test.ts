@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { GGMLType, ggmlTypeName } from "../../src/gguf/types.js";
-import { classLogitsDispatches, classLogitsThreadsPerRow } from "../../src/gpu/kernels/class-logits.js";
+import { CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD, classLogitsDispatches, classLogitsThreadsPerRow } from "../../src/gpu/kernels/class-logits.js";
 import type { BindingLimits } from "../../src/gpu/kernels/weight-rows.js";
 import { classLogitsReference } from "../../src/gpu/reference/class-logits.js";
 import { createRandom, expectClose, openTestContext } from "./helpers.js";
@@ -18,6 +18,7 @@ interface Case {
   ids: number | "all";
   seed: number;
   limits?: BindingLimits;
+  columnsPerThread?: number;
 }
 
 describe.skipIf(!gpu.ctx)("class logits kernels", () => {
@@ -49,6 +50,7 @@ describe.skipIf(!gpu.ctx)("class logits kernels", () => {
       logits,
       logProbs,
       limits: c.limits,
+      ...(c.columnsPerThread === undefined ? {} : { columnsPerThread: c.columnsPerThread }),
     });
     await ctx.run(dispatches);
 
@@ -83,6 +85,20 @@ describe.skipIf(!gpu.ctx)("class logits kernels", () => {
       await check({ type: GGMLType.F32, vocab: 1001, dim, positions: 2, ids: "all", seed: 30 + dim });
       await check({ type: GGMLType.F32, vocab: 1001, dim, positions: 1, ids: 37, seed: 40 + dim });
     }
+  });
+
+  it("one thread per long row", async () => {
+    // The software-adapter setting: rows of up to 1024 columns get one thread, and 203 columns
+    // leave a tail of 3 past the groups of 4.
+    for (const dim of [203, 576]) {
+      expect(classLogitsThreadsPerRow(dim, CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD)).toBe(1);
+      await check({ type: GGMLType.F32, vocab: 301, dim, positions: 2, ids: "all", seed: 50 + dim, columnsPerThread: CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD });
+    }
+    for (const type of [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.F16]) {
+      await check({ type, vocab: 301, dim: 576, positions: 1, ids: 11, seed: 60 + type, columnsPerThread: CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD });
+    }
+    expect(classLogitsThreadsPerRow(4128, CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD)).toBe(8);
+    expect(() => classLogitsThreadsPerRow(10, 0)).toThrow(/columnsPerThread = 0/);
   });
 
   it("scores across binding chunks", async () => {

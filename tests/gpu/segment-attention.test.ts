@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/errors.js";
+import type { AttentionVariant } from "../../src/gpu/kernels/attention.js";
 import { segmentAttentionDispatch, segmentRowStarts, SuffixSegments } from "../../src/gpu/kernels/segment-attention.js";
 import { attentionReference } from "../../src/gpu/reference/attention.js";
 import { segmentAttentionReference } from "../../src/gpu/reference/segment-attention.js";
@@ -16,6 +17,8 @@ interface SegmentCase {
   /** Cache rows past the last suffix row, left as random values the kernel must not read. */
   spareRows: number;
   scale: number;
+  /** Kernel variant, or the adapter's default when absent. */
+  variant?: AttentionVariant;
 }
 
 describe("segment row starts", () => {
@@ -62,6 +65,7 @@ describe.skipIf(!gpu.ctx)("segment attention kernel", () => {
         suffixStart,
         nCtx,
         scale,
+        ...(testCase.variant ? { variant: testCase.variant } : {}),
       }),
     ]);
     segments.dispose();
@@ -90,6 +94,20 @@ describe.skipIf(!gpu.ctx)("segment attention kernel", () => {
       const suffixStart = prefixLength + (i % 3 === 0 ? random.int(1, 4) : 0);
       const testCase = { lengths, nHead, nHeadKv, headDim, prefixLength, suffixStart, spareRows: random.int(0, 3), scale: 1 / Math.sqrt(headDim) };
       await check(testCase, 500 + i);
+    }
+  });
+
+  it("both variants on random shapes", async () => {
+    const random = createRandom(54);
+    for (let i = 0; i < 4; i++) {
+      const headDim = 4 * random.int(1, 32);
+      const lengths = Array.from({ length: random.int(1, 5) }, () => random.int(1, 12));
+      const prefixLength = random.int(0, i % 2 === 0 ? 150 : 10);
+      const suffixStart = prefixLength + (i % 3 === 0 ? random.int(1, 4) : 0);
+      for (const variant of ["workgroup", "per-query"] as const) {
+        const testCase = { lengths, nHead: 6, nHeadKv: 2, headDim, prefixLength, suffixStart, spareRows: random.int(0, 3), scale: 1 / Math.sqrt(headDim), variant };
+        await check(testCase, 600 + i);
+      }
     }
   });
 

@@ -3,10 +3,50 @@
 import { InvalidInputError } from "../../errors.js";
 import { UniformWriter } from "../buffers.js";
 import { grid2D, type KernelDispatch } from "../pipelines.js";
+import type { ShaderDefine } from "../shaders.js";
 
 export const ATTENTION_WORKGROUP_SIZE = 64;
 /** Largest head dimension: each of the 64 threads owns up to 4 output dimensions. */
 export const ATTENTION_MAX_HEAD_DIM = ATTENTION_WORKGROUP_SIZE * 4;
+
+/**
+ * Work layout of the attention kernel. "workgroup" runs one workgroup per (query, head) with
+ * workgroup reductions (entry point `main`). "per-query" runs one thread per (query, head) with
+ * no barriers (entry point `main_per_query`), which suits CPU implementations of WebGPU.
+ */
+export type AttentionVariant = "workgroup" | "per-query";
+
+/**
+ * Returns "per-query" on software adapters when headDim is a multiple of 4 (the per-query entry
+ * point reads vec4 values), and "workgroup" otherwise.
+ */
+export function defaultAttentionVariant(context: { isSoftwareAdapter: boolean }, headDim: number): AttentionVariant {
+  return context.isSoftwareAdapter && headDim % 4 === 0 ? "per-query" : "workgroup";
+}
+
+/**
+ * Returns the pipeline and workgroup grid of `pairs` (query, head) pairs in `variant`. Throws
+ * InvalidInputError for "per-query" with a headDim that is not a multiple of 4.
+ */
+export function attentionLaunch(
+  variant: AttentionVariant,
+  pairs: number,
+  headDim: number,
+  defines: readonly ShaderDefine[],
+  maxWorkgroupsPerDimension?: number,
+): Pick<KernelDispatch, "pipeline" | "workgroups"> {
+  const constants = { WORKGROUP_SIZE: ATTENTION_WORKGROUP_SIZE };
+  if (variant === "per-query") {
+    if (headDim % 4 !== 0) {
+      throw new InvalidInputError(`attention: the "per-query" variant needs headDim to be a multiple of 4 but headDim = ${headDim}; use the "workgroup" variant`);
+    }
+    return {
+      pipeline: { kernel: "attention", defines, constants, entryPoint: "main_per_query" },
+      workgroups: grid2D(Math.ceil(pairs / ATTENTION_WORKGROUP_SIZE), maxWorkgroupsPerDimension),
+    };
+  }
+  return { pipeline: { kernel: "attention", defines, constants }, workgroups: grid2D(pairs, maxWorkgroupsPerDimension) };
+}
 
 export interface AttentionArgs {
   /** [tokens, nHead, headDim] f32, already rotated. */
@@ -27,6 +67,8 @@ export interface AttentionArgs {
   nCtx: number;
   /** Score scale; default 1 / sqrt(headDim). */
   scale?: number;
+  /** Work layout; default "workgroup". */
+  variant?: AttentionVariant;
 }
 
 /** Returns the dispatch that writes softmax-weighted sums of V for every query and head. */
@@ -54,9 +96,8 @@ export function attentionDispatch(args: AttentionArgs): KernelDispatch {
   }
 
   return {
-    pipeline: { kernel: "attention", constants: { WORKGROUP_SIZE: ATTENTION_WORKGROUP_SIZE } },
+    ...attentionLaunch(args.variant ?? "workgroup", tokens * nHead, headDim, []),
     params: new UniformWriter().u32(tokens).u32(nHead).u32(nHeadKv).u32(headDim).u32(firstPosition).f32(scale).finish(),
     buffers: [q, kCache, vCache, out],
-    workgroups: grid2D(tokens * nHead),
   };
 }

@@ -9,8 +9,15 @@ import { rmsnormDispatch } from "./rmsnorm.js";
 import { DEFAULT_BINDING_LIMITS, rowBytes, rowChunks, weightDefine, type BindingLimits, type GPUWeightMatrix } from "./weight-rows.js";
 
 export const CLASS_LOGITS_WORKGROUP_SIZE = 64;
-/** Max columns one thread of class_logits multiplies. Longer rows are shared by more threads. */
+/** Max columns one thread of class_logits multiplies by default. Longer rows are shared by more threads. */
 export const CLASS_LOGITS_COLUMNS_PER_THREAD = 64;
+/**
+ * Max columns per thread for software adapters. Rows of up to 1024 columns then get one thread
+ * each, which skips the workgroup reduction and its barriers. Measured in Node on Dawn with
+ * SwiftShader (two shared CPU cores), the 49,152 x 576 Q8_0 matrix took about 0.5 s of CPU time
+ * with one thread per row and 1.1 s with 16.
+ */
+export const CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD = 1024;
 export const LOG_SOFTMAX_WORKGROUP_SIZE = 256;
 
 export interface ClassLogitsArgs {
@@ -36,6 +43,8 @@ export interface ClassLogitsArgs {
   logProbs: GPUBuffer;
   /** Device binding limits (pass `device.limits`); a matrix larger than one binding is read in row chunks. */
   limits?: BindingLimits;
+  /** Max columns per thread, which sets the threads per logit; CLASS_LOGITS_COLUMNS_PER_THREAD by default. */
+  columnsPerThread?: number;
 }
 
 /** Returns the dispatches, in order: RMSNorm of the last row, logits per row chunk, log-softmax. */
@@ -55,7 +64,7 @@ export function classLogitsDispatches(args: ClassLogitsArgs): KernelDispatch[] {
     throw new InvalidInputError(`classLogits: logits (${logits.size} bytes) and logProbs (${logProbs.size} bytes) need ${count} f32 values each`);
   }
 
-  const threadsPerRow = classLogitsThreadsPerRow(dim);
+  const threadsPerRow = classLogitsThreadsPerRow(dim, args.columnsPerThread);
   const rowsPerWorkgroup = CLASS_LOGITS_WORKGROUP_SIZE / threadsPerRow;
   const dispatches: KernelDispatch[] = [rmsnormDispatch({ x: hidden, weight: normWeight, out: normed, rows: 1, dim, eps, firstRow: positions - 1 })];
 
@@ -79,14 +88,17 @@ export function classLogitsDispatches(args: ClassLogitsArgs): KernelDispatch[] {
 
 /**
  * Returns how many threads share one logit: the smallest power of two that leaves each thread at
- * most CLASS_LOGITS_COLUMNS_PER_THREAD columns, capped at the workgroup size. Short rows thus get
- * one thread each. Measured in Node on Dawn with SwiftShader (two CPU cores), the 151,669 x 48
- * F32 Qwen output matrix took about 25 s with one 64-thread workgroup per logit, and about 0.5 s
- * with one thread per logit.
+ * most `columnsPerThread` columns, capped at the workgroup size. Short rows thus get one thread
+ * each. Measured in Node on Dawn with SwiftShader (two CPU cores), the 151,669 x 48 F32 Qwen
+ * output matrix took about 25 s with one 64-thread workgroup per logit, and about 0.5 s with one
+ * thread per logit.
  */
-export function classLogitsThreadsPerRow(dim: number): number {
+export function classLogitsThreadsPerRow(dim: number, columnsPerThread = CLASS_LOGITS_COLUMNS_PER_THREAD): number {
+  if (!Number.isInteger(columnsPerThread) || columnsPerThread < 1) {
+    throw new InvalidInputError(`classLogits: columnsPerThread = ${columnsPerThread} must be a positive integer`);
+  }
   let threads = 1;
-  while (threads < CLASS_LOGITS_WORKGROUP_SIZE && threads * CLASS_LOGITS_COLUMNS_PER_THREAD < dim) threads *= 2;
+  while (threads < CLASS_LOGITS_WORKGROUP_SIZE && threads * columnsPerThread < dim) threads *= 2;
   return threads;
 }
 

@@ -21,8 +21,8 @@
 import { DeviceLimitsError, InvalidInputError } from "../../errors.js";
 import { UniformWriter } from "../buffers.js";
 import type { GPUContext } from "../context.js";
-import { grid2D, type KernelDispatch } from "../pipelines.js";
-import { ATTENTION_MAX_HEAD_DIM, ATTENTION_WORKGROUP_SIZE } from "./attention.js";
+import type { KernelDispatch } from "../pipelines.js";
+import { ATTENTION_MAX_HEAD_DIM, attentionLaunch, defaultAttentionVariant, type AttentionVariant } from "./attention.js";
 
 /** Storage buffers the SUFFIX_SEGMENTS variant binds: q, k, v, out and segment_starts. */
 const SEGMENT_ATTENTION_STORAGE_BINDINGS = 5;
@@ -104,6 +104,8 @@ export interface SegmentAttentionArgs {
   nCtx: number;
   /** Score scale, 1 / sqrt(headDim) by default. */
   scale?: number;
+  /** Work layout; by default "per-query" on software adapters when headDim % 4 == 0, and "workgroup" elsewhere. */
+  variant?: AttentionVariant;
 }
 
 /** Returns the dispatch that writes every batch row's attention output over its prefix and own segment. */
@@ -160,10 +162,10 @@ export function segmentAttentionDispatch(ctx: GPUContext, args: SegmentAttention
     );
   }
 
+  const variant = args.variant ?? defaultAttentionVariant(ctx, headDim);
   return {
-    pipeline: { kernel: "attention", defines: ["SUFFIX_SEGMENTS"], constants: { WORKGROUP_SIZE: ATTENTION_WORKGROUP_SIZE } },
+    ...attentionLaunch(variant, rows * nHead, headDim, ["SUFFIX_SEGMENTS"], ctx.limits.maxComputeWorkgroupsPerDimension),
     params: new UniformWriter().u32(rows).u32(nHead).u32(nHeadKv).u32(headDim).u32(prefixLength).f32(scale).u32(suffixStart).finish(),
     buffers: [q, kCache, vCache, out, segments.rowStarts],
-    workgroups: grid2D(rows * nHead, ctx.limits.maxComputeWorkgroupsPerDimension),
   };
 }
