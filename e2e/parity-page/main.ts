@@ -11,8 +11,15 @@ export interface PageCase {
   ids: number[];
 }
 
+/** Scores of one case: f32 activations, and activations rounded as llama.cpp rounds them. */
+export interface PageCaseScores {
+  logProbs: number[];
+  top1: number;
+  rounded: { logProbs: number[]; top1: number };
+}
+
 export type PageScores =
-  | { ok: true; scores: Array<{ logProbs: number[]; top1: number }> }
+  | { ok: true; scores: PageCaseScores[] }
   | { ok: false; name: string; code: string | undefined; message: string };
 
 export interface ParityPageApi {
@@ -31,11 +38,16 @@ function argmax(values: Float32Array): number {
 async function score(modelUrl: string, cases: PageCase[]): Promise<PageScores> {
   try {
     await runtime.loadModel({ url: modelUrl });
-    const scores: Array<{ logProbs: number[]; top1: number }> = [];
+    const scores: PageCaseScores[] = [];
     for (const { tokens, ids } of cases) {
       // Full vocabulary: logProbs is the runtime's log-softmax over every logit.
       const { logProbs } = await runtime.logits(tokens);
-      scores.push({ logProbs: ids.map((id) => logProbs[id]!), top1: argmax(logProbs) });
+      const rounded = (await runtime.logits(tokens, { activationRounding: "llama.cpp" })).logProbs;
+      scores.push({
+        logProbs: ids.map((id) => logProbs[id]!),
+        top1: argmax(logProbs),
+        rounded: { logProbs: ids.map((id) => rounded[id]!), top1: argmax(rounded) },
+      });
     }
     return { ok: true, scores };
   } catch (error) {

@@ -2,7 +2,8 @@
 // single command buffer: compute dispatches grouped into passes, split where a buffer copy
 // (a KV-cache write) must sit between them.
 
-import { GPUUnsupportedError } from "../errors.js";
+import { GPUUnsupportedError, InvalidInputError } from "../errors.js";
+import type { GGMLType } from "../gguf/types.js";
 import type { ModelConfig } from "../model/config.js";
 import type { GPUModelWeights } from "../runtime/gpu-weights.js";
 import type { GPUContext } from "./context.js";
@@ -12,6 +13,7 @@ import { CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD, classLogitsDispatches } from 
 import { embeddingDispatches } from "./kernels/embedding.js";
 import { matmulDispatches, type MatmulWeights } from "./kernels/matmul.js";
 import { rmsnormDispatch } from "./kernels/rmsnorm.js";
+import { activationBlockFormat, roundActivationsDispatch } from "./kernels/round-activations.js";
 import { ropeDispatch } from "./kernels/rope.js";
 import { swigluDispatch } from "./kernels/swiglu.js";
 import type { KernelDispatch, PreparedDispatch } from "./pipelines.js";
@@ -47,6 +49,8 @@ export interface ForwardBuffers {
   finalNormed: GPUBuffer;
   logits: GPUBuffer;
   logProbs: GPUBuffer;
+  /** Scratch for activations rounded like llama.cpp: [T, max(E, F, H * D)] f32. Present only with that rounding. */
+  rounded?: GPUBuffer;
 }
 
 export interface ForwardPlan {
@@ -60,7 +64,15 @@ export interface ForwardPlan {
   firstPosition: number;
   /** Score `buffers.classIds` (logitCount ids) instead of the whole vocabulary. */
   byClassIds: boolean;
+  /**
+   * "llama.cpp" rounds each quantized matrix product's input to Q8_0 or Q8_K blocks first, as
+   * llama.cpp's CPU backend does; needs `buffers.rounded`. Default "none": inputs stay f32.
+   */
+  activationRounding?: ActivationRounding;
 }
+
+/** The treatment of matrix products' f32 inputs: kept as they are, or rounded as llama.cpp rounds them. */
+export type ActivationRounding = "none" | "llama.cpp";
 
 /**
  * Returns the steps of one forward pass: embedding, the blocks, then the class (or full) logits
@@ -75,8 +87,20 @@ export function buildForwardSteps(plan: ForwardPlan): Step[] {
   const neox = config.ropeStyle === "neox";
   const kvRowBytes = Hkv * D * 4;
 
-  const matmul = (x: GPUBuffer, matrix: MatmulWeights, out: GPUBuffer, m: number, bias?: GPUBuffer): KernelDispatch[] =>
-    matmulDispatches(context, { x, weights: matrix, out, m, ...(bias ? { bias } : {}) });
+  const rounded = plan.activationRounding === "llama.cpp" ? b.rounded : undefined;
+  if (plan.activationRounding === "llama.cpp" && rounded === undefined) {
+    throw new InvalidInputError('buildForwardSteps: activationRounding "llama.cpp" needs buffers.rounded; allocate it with the other forward buffers');
+  }
+  // With rounding, a quantized product reads its input rounded into `rounded` [m, k] first.
+  const roundedInput = (x: GPUBuffer, type: GGMLType, m: number, k: number): { x: GPUBuffer; steps: KernelDispatch[] } => {
+    const format = rounded ? activationBlockFormat(type) : undefined;
+    if (!rounded || !format) return { x, steps: [] };
+    return { x: rounded, steps: [roundActivationsDispatch({ x, out: rounded, rows: m, cols: k, format })] };
+  };
+  const matmul = (x: GPUBuffer, matrix: MatmulWeights, out: GPUBuffer, m: number, bias?: GPUBuffer): KernelDispatch[] => {
+    const input = roundedInput(x, matrix.layout.type, m, matrix.layout.k);
+    return [...input.steps, ...matmulDispatches(context, { x: input.x, weights: matrix, out, m, ...(bias ? { bias } : {}) })];
+  };
 
   const steps: Step[] = [...embeddingDispatches({ ids: b.ids, tokens: T, table: weights.tokenEmbedding, out: b.x, limits })];
 
@@ -156,6 +180,7 @@ export function buildForwardSteps(plan: ForwardPlan): Step[] {
       normed: b.finalNormed,
       logits: b.logits,
       logProbs: b.logProbs,
+      ...(rounded && activationBlockFormat(weights.output.type) ? { roundNormed: { format: activationBlockFormat(weights.output.type)!, out: rounded } } : {}),
       limits,
       ...(context.isSoftwareAdapter ? { columnsPerThread: CLASS_LOGITS_SOFTWARE_COLUMNS_PER_THREAD } : {}),
     }),

@@ -13,7 +13,7 @@ import { createProgressReporter, type ProgressCallback, type ProgressReporter } 
 import { disposeGPUWeights, loadGPUWeights, type GPUModelWeights } from "../runtime/gpu-weights.js";
 import { STORAGE_USAGE } from "./buffers.js";
 import type { GPUContext } from "./context.js";
-import { buildForwardSteps, runSteps, type ForwardBuffers, type Step } from "./model-steps.js";
+import { buildForwardSteps, runSteps, type ActivationRounding, type ForwardBuffers, type Step } from "./model-steps.js";
 import { pipelineLabel, type PipelineKey } from "./pipelines.js";
 
 /** Keys and values of every layer for positions 0 .. length - 1, on the GPU. */
@@ -54,6 +54,12 @@ export interface WebGPUForwardOptions {
   classTokenIds?: number[];
   /** Checked before the work is submitted and after it is read back. */
   signal?: AbortSignal;
+  /**
+   * "llama.cpp": round the input of every Q8_0, Q4_0, Q4_K and Q6_K matrix product to Q8_0 or Q8_K
+   * blocks first, as llama.cpp's CPU backend does, so results can be compared with llama.cpp's.
+   * Default "none": f32 inputs, as the float32 reference computes by default.
+   */
+  activationRounding?: ActivationRounding;
 }
 
 /** The GPU objects that a pass recorded outside `WebGPUModel` reads, such as the suffix batch in suffix-batch.ts. */
@@ -136,18 +142,18 @@ export class WebGPUModel {
   /** Runs `tokens` through the model and returns the last position's logits and log-probabilities. */
   async forward(tokens: number[], options: WebGPUForwardOptions = {}): Promise<WebGPUForwardResult> {
     this.assertUsable();
-    const { cache, classTokenIds, signal } = options;
+    const { cache, classTokenIds, signal, activationRounding = "none" } = options;
     const firstPosition = cache?.length ?? 0;
     this.checkTokens(tokens, firstPosition, cache?.capacity ?? this.config.contextLength, classTokenIds);
     throwIfAborted(signal);
 
     const kv = cache ?? this.createKVCache(tokens.length);
-    const buffers = this.createForwardBuffers(tokens.length, firstPosition, classTokenIds?.length ?? this.config.vocabSize);
+    const buffers = this.createForwardBuffers(tokens.length, firstPosition, classTokenIds?.length ?? this.config.vocabSize, activationRounding);
     try {
       this.context.write(buffers.ids, Uint32Array.from(tokens));
       if (classTokenIds) this.context.write(buffers.classIds, Uint32Array.from(classTokenIds));
 
-      const steps = this.steps(buffers, kv, tokens.length, firstPosition, classTokenIds !== undefined);
+      const steps = this.steps(buffers, kv, tokens.length, firstPosition, classTokenIds !== undefined, activationRounding);
       await runSteps(this.context, steps, `forward ${tokens.length} tokens`);
       const logits = await this.context.readFloat32(buffers.logits, 0, buffers.logitCount);
       const logProbs = await this.context.readFloat32(buffers.logProbs, 0, buffers.logitCount);
@@ -179,7 +185,7 @@ export class WebGPUModel {
     this.context.assertUsable();
   }
 
-  private steps(buffers: ForwardBuffers, kv: GPUKVCache, tokens: number, firstPosition: number, byClassIds: boolean): Step[] {
+  private steps(buffers: ForwardBuffers, kv: GPUKVCache, tokens: number, firstPosition: number, byClassIds: boolean, activationRounding: ActivationRounding = "none"): Step[] {
     return buildForwardSteps({
       context: this.context,
       config: this.config,
@@ -189,6 +195,7 @@ export class WebGPUModel {
       tokens,
       firstPosition,
       byClassIds,
+      activationRounding,
     });
   }
 
@@ -220,7 +227,7 @@ export class WebGPUModel {
   }
 
   /** Allocates the activations of one forward pass and writes the RoPE tables. */
-  private createForwardBuffers(tokens: number, firstPosition: number, logitCount: number): ForwardBuffers {
+  private createForwardBuffers(tokens: number, firstPosition: number, logitCount: number, activationRounding: ActivationRounding = "none"): ForwardBuffers {
     const { embeddingLength: E, feedForwardLength: F, headCount: H, headCountKV: Hkv, headDim: D, ropeDimensionCount } = this.config;
     const create = (label: string, floats: number): GPUBuffer => this.context.createBuffer(`forward.${label}`, floats * 4, STORAGE_USAGE);
 
@@ -248,6 +255,7 @@ export class WebGPUModel {
       logits: create("logits", logitCount), // [n]
       logProbs: create("logProbs", logitCount), // [n]
     };
+    if (activationRounding === "llama.cpp") buffers.rounded = create("rounded", tokens * Math.max(E, F, H * D)); // [T, max(E, F, H * D)]
 
     const table = this.ropeTable(firstPosition, tokens);
     this.context.write(buffers.ropeTable, table);

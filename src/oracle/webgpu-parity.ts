@@ -53,10 +53,12 @@ export interface ParityExpectations {
 
 /** One backend's scores for one case. */
 export interface GPUCaseScores {
-  /** [K] log-probabilities at the case's `ids`. */
+  /** [K] log-probabilities at the case's `ids`, with f32 activations. */
   logProbs: number[];
   /** Argmax over the whole vocabulary. */
   top1: number;
+  /** The same with activations rounded as llama.cpp rounds them (`activationRounding: "llama.cpp"`). */
+  rounded: { logProbs: number[]; top1: number };
 }
 
 export interface WebGPUParityResult {
@@ -65,18 +67,20 @@ export interface WebGPUParityResult {
   weightType: string;
   bound: number;
   prompts: number;
-  /** Max |GPU - reference| over every prompt's top-K ids; the reference does not round activations. Null when the backend failed. */
+  /** Max |GPU - reference| over every prompt's top-K ids, neither rounding activations. Null when the backend failed. */
   maxAbsDiffVsReference: number | null;
-  /** Max |GPU - llama.cpp| over the same ids. Null when the backend failed. */
+  /** Max |GPU rounding activations as llama.cpp does - llama.cpp| over the same ids. Null when the backend failed. */
   maxAbsDiffVsLlamaCpp: number | null;
-  /** Max |GPU - reference with llama.cpp's activation rounding|. Null when the backend failed. */
+  /** Max |GPU - reference|, both rounding activations as llama.cpp does. Null when the backend failed. */
   maxAbsDiffVsRoundedReference: number | null;
+  /** Max |GPU with f32 activations - llama.cpp|: how far the default path is from llama.cpp. Null when the backend failed. */
+  maxAbsDiffUnroundedVsLlamaCpp: number | null;
   /**
    * Max |reference with llama.cpp's activation rounding - llama.cpp|. When this is far below
    * `maxAbsDiffVsLlamaCpp`, the rounding explains most of the GPU's difference from llama.cpp.
    */
   maxAbsDiffRoundedReferenceVsLlamaCpp: number;
-  /** True when the GPU's top-1 equals llama.cpp's and the reference's on every prompt. */
+  /** True on every prompt when the GPU's top-1 equals the reference's, and the rounding GPU's equals llama.cpp's. */
   top1Match: boolean;
   passed: boolean;
   /** The reason the backend produced no scores, such as a weight type the GPU kernels do not decode. */
@@ -122,9 +126,13 @@ export async function computeParityExpectations(fixture: string, path: string, p
   }
 }
 
-/** Picks the values at `ids` and the argmax out of full-vocabulary log-probabilities. */
-export function scoresFromLogProbs(logProbs: ArrayLike<number>, ids: readonly number[]): GPUCaseScores {
-  return { logProbs: ids.map((id) => logProbs[id]!), top1: argmax(logProbs) };
+/** Picks the values at `ids` and the argmax out of full-vocabulary log-probabilities, f32 and rounded. */
+export function scoresFromLogProbs(logProbs: ArrayLike<number>, rounded: ArrayLike<number>, ids: readonly number[]): GPUCaseScores {
+  return {
+    logProbs: ids.map((id) => logProbs[id]!),
+    top1: argmax(logProbs),
+    rounded: { logProbs: ids.map((id) => rounded[id]!), top1: argmax(rounded) },
+  };
 }
 
 /** Compares one backend's scores (one entry per case, in order) with the expectations. */
@@ -136,16 +144,18 @@ export function compareGPUScores(expected: ParityExpectations, backend: WebGPUPa
   let maxAbsDiffVsReference = 0;
   let maxAbsDiffVsLlamaCpp = 0;
   let maxAbsDiffVsRoundedReference = 0;
+  let maxAbsDiffUnroundedVsLlamaCpp = 0;
   let top1Match = true;
   expected.cases.forEach((c, index) => {
     const gpu = scores[index]!;
-    if (gpu.logProbs.length !== c.ids.length) {
+    if (gpu.logProbs.length !== c.ids.length || gpu.rounded.logProbs.length !== c.ids.length) {
       throw new InvalidInputError(`compareGPUScores: ${backend} returned ${gpu.logProbs.length} log-probabilities for the ${c.ids.length} ids of prompt ${index} of ${expected.fixture}`);
     }
     maxAbsDiffVsReference = Math.max(maxAbsDiffVsReference, maxAbsDiff(gpu.logProbs, c.reference));
-    maxAbsDiffVsLlamaCpp = Math.max(maxAbsDiffVsLlamaCpp, maxAbsDiff(gpu.logProbs, c.llamaCpp));
-    maxAbsDiffVsRoundedReference = Math.max(maxAbsDiffVsRoundedReference, maxAbsDiff(gpu.logProbs, c.roundedReference));
-    if (gpu.top1 !== c.ids[0] || gpu.top1 !== c.referenceTop1) top1Match = false;
+    maxAbsDiffVsLlamaCpp = Math.max(maxAbsDiffVsLlamaCpp, maxAbsDiff(gpu.rounded.logProbs, c.llamaCpp));
+    maxAbsDiffVsRoundedReference = Math.max(maxAbsDiffVsRoundedReference, maxAbsDiff(gpu.rounded.logProbs, c.roundedReference));
+    maxAbsDiffUnroundedVsLlamaCpp = Math.max(maxAbsDiffUnroundedVsLlamaCpp, maxAbsDiff(gpu.logProbs, c.llamaCpp));
+    if (gpu.top1 !== c.referenceTop1 || gpu.rounded.top1 !== c.ids[0]) top1Match = false;
   });
 
   return {
@@ -157,6 +167,7 @@ export function compareGPUScores(expected: ParityExpectations, backend: WebGPUPa
     maxAbsDiffVsReference,
     maxAbsDiffVsLlamaCpp,
     maxAbsDiffVsRoundedReference,
+    maxAbsDiffUnroundedVsLlamaCpp,
     maxAbsDiffRoundedReferenceVsLlamaCpp: roundingEffect(expected),
     top1Match,
     passed: top1Match && maxAbsDiffVsReference <= expected.bound && maxAbsDiffVsLlamaCpp <= expected.bound,
@@ -174,6 +185,7 @@ export function failedWebGPUParityResult(expected: ParityExpectations, backend: 
     maxAbsDiffVsReference: null,
     maxAbsDiffVsLlamaCpp: null,
     maxAbsDiffVsRoundedReference: null,
+    maxAbsDiffUnroundedVsLlamaCpp: null,
     maxAbsDiffRoundedReferenceVsLlamaCpp: roundingEffect(expected),
     top1Match: false,
     passed: false,
@@ -190,7 +202,8 @@ export async function scoreWithDawn(context: GPUContext, path: string, cases: re
     const scores: GPUCaseScores[] = [];
     for (const c of cases) {
       const { logProbs } = await model.forward(c.tokens); // [vocab], log-softmax computed on the GPU
-      scores.push(scoresFromLogProbs(logProbs, c.ids));
+      const rounded = await model.forward(c.tokens, { activationRounding: "llama.cpp" }); // [vocab]
+      scores.push(scoresFromLogProbs(logProbs, rounded.logProbs, c.ids));
     }
     return scores;
   } finally {
@@ -206,7 +219,8 @@ export function formatWebGPUParityResult(result: WebGPUParityResult): string {
   if (result.error !== undefined) return `${head} FAILED: ${result.error}`;
   return (
     `${head} vs reference ${diff(result.maxAbsDiffVsReference)} vs llama.cpp ${diff(result.maxAbsDiffVsLlamaCpp)} ` +
-    `(vs rounded reference ${diff(result.maxAbsDiffVsRoundedReference)}, rounded reference vs llama.cpp ${diff(result.maxAbsDiffRoundedReferenceVsLlamaCpp)}, bound ${result.bound}) ` +
+    `(rounded vs rounded reference ${diff(result.maxAbsDiffVsRoundedReference)}, f32 vs llama.cpp ${diff(result.maxAbsDiffUnroundedVsLlamaCpp)}, ` +
+    `rounded reference vs llama.cpp ${diff(result.maxAbsDiffRoundedReferenceVsLlamaCpp)}, bound ${result.bound}) ` +
     `top1 ${result.top1Match ? "same" : "DIFFERENT"} ${result.passed ? "ok" : "FAILED"}`
   );
 }

@@ -85,7 +85,7 @@ class Runtime implements TokenjudgeRuntime {
     const classTokenIds = options.classTokenIds;
     if (classTokenIds) checkTokens(classTokenIds, model.config.vocabSize);
 
-    const { logits } = await model.forward(tokens, { classTokenIds, signal: options.signal });
+    const { logits } = await model.forward(tokens, { classTokenIds, signal: options.signal, activationRounding: options.activationRounding ?? "none" });
     const logProbs = logSoftmax(logits);
     return { logits, logProbs, top: topTokens(logits, logProbs, options.topK ?? 0, classTokenIds) };
   }

@@ -22,6 +22,8 @@ export interface LogitsOptions {
   classTokenIds?: number[];
   /** How many of the highest-scoring tokens to list in `top`; 0 when omitted. */
   topK?: number;
+  /** "llama.cpp" rounds quantized matrix products' inputs as llama.cpp does (see WebGPUForwardOptions); "none" by default. */
+  activationRounding?: "none" | "llama.cpp";
   signal?: AbortSignal;
 }
 

@@ -58,8 +58,8 @@ export function createWorkerRuntime(options: WorkerRuntimeOptions = {}): WorkerR
     },
 
     logits(tokens: number[], logitsOptions: LogitsOptions = {}): Promise<LogitsResult> {
-      const { classTokenIds, topK } = logitsOptions;
-      return invoke(logitsOptions.signal, (abortId) => remote.logits(tokens, { classTokenIds, topK, abortId }));
+      const { classTokenIds, topK, activationRounding } = logitsOptions;
+      return invoke(logitsOptions.signal, (abortId) => remote.logits(tokens, { classTokenIds, topK, activationRounding, abortId }));
     },
 
     info(): Promise<RuntimeInfo> {

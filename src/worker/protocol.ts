@@ -19,6 +19,7 @@ export type WireProgressCallback = (progress: LoadProgress) => unknown;
 export interface WireLogitsOptions {
   classTokenIds?: number[];
   topK?: number;
+  activationRounding?: "none" | "llama.cpp";
   abortId?: number;
 }
 

@@ -43,7 +43,7 @@ export function createWorkerApi(runtime: TokenjudgeRuntime): WorkerApi {
 
     logits(tokens, options: WireLogitsOptions) {
       return withSignal(options.abortId, async (signal) => {
-        const result = await runtime.logits(tokens, { classTokenIds: options.classTokenIds, topK: options.topK, signal });
+        const result = await runtime.logits(tokens, { classTokenIds: options.classTokenIds, topK: options.topK, activationRounding: options.activationRounding, signal });
         return Comlink.transfer(result, [result.logits.buffer, result.logProbs.buffer]);
       });
     },

@@ -6,6 +6,7 @@ import { InvalidInputError } from "../../errors.js";
 import { UniformWriter } from "../buffers.js";
 import { grid2D, type KernelDispatch } from "../pipelines.js";
 import { rmsnormDispatch } from "./rmsnorm.js";
+import { roundActivationsDispatch, type ActivationBlockFormat } from "./round-activations.js";
 import { DEFAULT_BINDING_LIMITS, rowBytes, rowChunks, weightDefine, type BindingLimits, type GPUWeightMatrix } from "./weight-rows.js";
 
 export const CLASS_LOGITS_WORKGROUP_SIZE = 64;
@@ -45,6 +46,8 @@ export interface ClassLogitsArgs {
   limits?: BindingLimits;
   /** Max columns per thread, which sets the threads per logit; CLASS_LOGITS_COLUMNS_PER_THREAD by default. */
   columnsPerThread?: number;
+  /** When given, the normed row is rounded into `out` ([dim] f32) in `format` blocks before the dot products, as llama.cpp does. */
+  roundNormed?: { format: ActivationBlockFormat; out: GPUBuffer };
 }
 
 /** Returns the dispatches, in order: RMSNorm of the last row, logits per row chunk, log-softmax. */
@@ -67,6 +70,11 @@ export function classLogitsDispatches(args: ClassLogitsArgs): KernelDispatch[] {
   const threadsPerRow = classLogitsThreadsPerRow(dim, args.columnsPerThread);
   const rowsPerWorkgroup = CLASS_LOGITS_WORKGROUP_SIZE / threadsPerRow;
   const dispatches: KernelDispatch[] = [rmsnormDispatch({ x: hidden, weight: normWeight, out: normed, rows: 1, dim, eps, firstRow: positions - 1 })];
+  let scored = normed; // [dim]
+  if (args.roundNormed) {
+    dispatches.push(roundActivationsDispatch({ x: normed, out: args.roundNormed.out, rows: 1, cols: dim, format: args.roundNormed.format }));
+    scored = args.roundNormed.out;
+  }
 
   for (const chunk of rowChunks(output, "classLogits", limits)) {
     const n = ids === "all" ? chunk.rows : count;
@@ -77,7 +85,7 @@ export function classLogitsDispatches(args: ClassLogitsArgs): KernelDispatch[] {
         constants: { WORKGROUP_SIZE: CLASS_LOGITS_WORKGROUP_SIZE, THREADS_PER_ROW: threadsPerRow },
       },
       params: new UniformWriter().u32(n).u32(dim).u32(bytesPerRow).u32(chunk.firstRow).u32(chunk.rows).finish(),
-      buffers: ids === "all" ? [normed, chunk.binding, logits] : [normed, chunk.binding, logits, ids.buffer],
+      buffers: ids === "all" ? [scored, chunk.binding, logits] : [scored, chunk.binding, logits, ids.buffer],
       workgroups: grid2D(Math.ceil(n / rowsPerWorkgroup)),
     });
   }
