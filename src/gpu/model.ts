@@ -143,6 +143,9 @@ export class WebGPUModel {
   async forward(tokens: number[], options: WebGPUForwardOptions = {}): Promise<WebGPUForwardResult> {
     this.assertUsable();
     const { cache, classTokenIds, signal, activationRounding = "none" } = options;
+    if (activationRounding !== "none" && activationRounding !== "llama.cpp") {
+      throw new InvalidInputError(`forward: activationRounding ${JSON.stringify(activationRounding)} is invalid; pass "none" or "llama.cpp"`);
+    }
     const firstPosition = cache?.length ?? 0;
     this.checkTokens(tokens, firstPosition, cache?.capacity ?? this.config.contextLength, classTokenIds);
     throwIfAborted(signal);

@@ -76,15 +76,34 @@ function roundBlocks(input: Float32Array, inFeatures: number, blockSize: number,
 }
 
 function roundBlockQ8_0(values: Float32Array, start: number, end: number): void {
+  if (fillNonFiniteBlock(values, start, end)) return;
   let amax = 0;
   for (let i = start; i < end; i++) amax = Math.max(amax, Math.abs(values[i]!));
   const d = Math.fround(amax / 127);
   const inverse = amax === 0 ? 0 : Math.fround(127 / amax);
   const storedD = roundToF16(d);
+
+  // A scale of 0 makes every product with the block 0. An infinite one (past the f16 range) makes it non-finite.
+  if (storedD === 0 || !Number.isFinite(storedD)) {
+    values.fill(storedD === 0 ? 0 : Number.NaN, start, end);
+    return;
+  }
   for (let i = start; i < end; i++) values[i] = storedD * roundHalfEven(Math.fround(values[i]! * inverse));
 }
 
+/** Fills a block that holds a NaN or an infinity with NaN, so later checks see it; returns whether it did. */
+function fillNonFiniteBlock(values: Float32Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      values.fill(Number.NaN, start, end);
+      return true;
+    }
+  }
+  return false;
+}
+
 function roundBlockQ8_K(values: Float32Array, start: number, end: number): void {
+  if (fillNonFiniteBlock(values, start, end)) return;
   let extreme = 0;
   for (let i = start; i < end; i++) if (Math.abs(values[i]!) > Math.abs(extreme)) extreme = values[i]!;
   if (extreme === 0) {
@@ -93,6 +112,10 @@ function roundBlockQ8_K(values: Float32Array, start: number, end: number): void 
   }
   const inverseScale = Math.fround(-127 / extreme);
   const d = Math.fround(1 / inverseScale);
+  if (d === 0) {
+    values.fill(0, start, end);
+    return;
+  }
   for (let i = start; i < end; i++) values[i] = d * Math.min(127, roundHalfEven(Math.fround(inverseScale * values[i]!)));
 }
 
@@ -125,10 +148,10 @@ function addQ8_1SumTerms(output: Float32Array, input: Float32Array, inFeatures: 
     const start = block * blockSize;
     let amax = 0;
     for (let i = start; i < start + blockSize; i++) amax = Math.max(amax, Math.abs(input[i]!));
-    if (amax === 0) continue;
-
     const d = Math.fround(amax / 127);
     const inverse = Math.fround(127 / amax);
+    // The rounded block is all zeros or all NaN there (roundBlockQ8_0), so it has no sum term.
+    if (!Number.isFinite(amax) || !Number.isFinite(inverse) || !Number.isFinite(roundToF16(d)) || roundToF16(d) === 0) continue;
     let quantSum = 0;
     for (let i = start; i < start + blockSize; i++) quantSum += roundHalfEven(Math.fround(input[i]! * inverse));
     sumErrors[block] = roundToF16(Math.fround(d * quantSum)) - roundToF16(d) * quantSum;

@@ -79,6 +79,33 @@ describe.skipIf(!gpu.ctx)("round activations kernel", () => {
     }
   });
 
+  it.each(["q8_0", "q8_k"] as const)("handles edge blocks in %s", async (format) => {
+    const blockSize = BLOCK_SIZE[format];
+    const blocks: [string, (i: number) => number, "nan" | "zero"][] = [
+      ["a NaN", (i) => (i === 5 ? Number.NaN : i / 7), "nan"],
+      ["an infinity", (i) => (i === 2 ? -Infinity : 1), "nan"],
+      ["values below the smallest f16 scale", (i) => (i % 3) * 1e-40, "zero"],
+      ...(format === "q8_0" ? [["a scale past the f16 range", (i: number) => (i === 0 ? 1e7 : i), "nan"] as [string, (i: number) => number, "nan"]] : []),
+    ];
+    const x = new Float32Array(blocks.length * blockSize); // [1, blocks * blockSize]
+    blocks.forEach(([, value], block) => {
+      for (let i = 0; i < blockSize; i++) x[block * blockSize + i] = value(i);
+    });
+
+    const xBuffer = ctx.createStorageBuffer("x", x);
+    const outBuffer = ctx.createStorageBuffer("out", new Float32Array(x.length));
+    await ctx.run([roundActivationsDispatch({ x: xBuffer, out: outBuffer, rows: 1, cols: x.length, format })]);
+    const actual = await ctx.readFloat32(outBuffer, 0, x.length);
+    const expected = roundActivationsLikeLlamaCpp(x, x.length, WEIGHT_TYPE[format]);
+
+    blocks.forEach(([label, , outcome], block) => {
+      const slice = (values: Float32Array) => Array.from(values.subarray(block * blockSize, (block + 1) * blockSize));
+      const want = outcome === "nan" ? Number.NaN : 0;
+      expect(slice(actual).every((value) => Object.is(value, want) || (want === 0 && value === 0)), `GPU, block with ${label}`).toBe(true);
+      expect(slice(expected).every((value) => Object.is(value, want) || (want === 0 && value === 0)), `reference, block with ${label}`).toBe(true);
+    });
+  });
+
   it("maps weight types to block formats", () => {
     expect(activationBlockFormat(GGMLType.Q4_0)).toBe("q8_0");
     expect(activationBlockFormat(GGMLType.Q8_0)).toBe("q8_0");
