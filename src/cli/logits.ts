@@ -34,11 +34,11 @@ export async function runLogits(argv: string[]): Promise<number> {
   }
   const topK = Number(values.top);
   if (!Number.isInteger(topK) || topK < 1) {
-    throw new InvalidInputError(`--top must be a positive integer, got "${values.top}"`);
+    throw new UsageError("logits", `--top must be a positive integer, got "${values.top}"`);
   }
   const backend = values.backend;
   if (backend !== "cpu" && backend !== "webgpu") {
-    throw new InvalidInputError(`--backend must be "cpu" or "webgpu", got "${backend}"`);
+    throw new UsageError("logits", `--backend must be "cpu" or "webgpu", got "${backend}"`);
   }
 
   // Step 1: tokenize the text as plain content, with BOS where the model's metadata asks for it.

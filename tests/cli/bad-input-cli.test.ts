@@ -118,6 +118,15 @@ describe("extra positional arguments", () => {
     expect(result.stderr).toContain(`missing ${missing}`);
   });
 
+  it.each([
+    [["logits", "a.gguf", "text", "--top", "0"], "--top must be a positive integer"],
+    [["logits", "a.gguf", "text", "--backend", "gpu"], '--backend must be "cpu" or "webgpu"'],
+  ])("reports the bad flag value in %j as a usage error", async (argv, message) => {
+    const result = await runMain(...argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
   it("points an unknown option to the command's help", async () => {
     const result = await runMain("inspect", "a.gguf", "--colour");
     expect(result.code).toBe(2);
