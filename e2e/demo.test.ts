@@ -276,6 +276,28 @@ describe.skipIf(skipReason !== undefined)("demo app in Chromium", () => {
       await page.context().close();
     });
 
+    it("locks model loading during a batch", async () => {
+      const { page, errors } = await openReadyPage(browser, site!.url);
+      await selectMetrics(page, ["toxicity"]);
+      const rowCount = 12;
+      const text = Array.from({ length: rowCount }, (_, i) => JSON.stringify({ input: `Row ${i}: ${TEXT}` })).join("\n");
+      await page.setInputFiles("#batch-file", { name: "lock.jsonl", mimeType: "application/octet-stream", buffer: Buffer.from(text) });
+      await expect.poll(() => page.textContent("#batch-status")).toContain("lock.jsonl: ");
+      await page.click("#batch-run");
+
+      for (const control of ["#load-preset", "#load-url", "#model-file", "#backend"]) {
+        expect(await page.isDisabled(control), `${control} during the batch`).toBe(true);
+      }
+      await page.waitForSelector("#batch-download:not([hidden])", { timeout: RESULT_TIMEOUT_MS * rowCount });
+      for (const control of ["#load-preset", "#load-url", "#model-file", "#backend"]) {
+        expect(await page.isDisabled(control), `${control} after the batch`).toBe(false);
+      }
+      expect(await page.isDisabled("#batch-run")).toBe(false);
+      expect(await page.textContent("#batch-status")).toBe(`lock.jsonl: ${rowCount} of ${rowCount} rows evaluated.`);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    });
+
     it.skipIf(sharedDataMissing.length > 0)("evaluates real Davidson and HaluEval rows", async () => {
       const davidsonText = firstCsvRecords(await readFile(DAVIDSON, "utf8"), DAVIDSON_ROWS);
       const haluevalText = (await readFile(HALUEVAL, "utf8")).split("\n").slice(0, HALUEVAL_ROWS).join("\n") + "\n";

@@ -29,6 +29,7 @@ import { BASE_ARGS, CHROMIUM, REPO_ROOT, WEBGPU_FLAG } from "../tests/app/browse
 const TEXT = "You are a worthless idiot and I will find where you live.";
 const METRICS = ["toxicity", "prompt-injection", "pii"];
 const ADAPTER_PATH = "/adapters/rude.gguf";
+const LONG_TEXT_REPEATS = 300;
 // Loading the model on the CPU, or compiling the WebGPU pipelines on SwiftShader, on two shared cores.
 const READY_TIMEOUT_MS = 180_000;
 const RESULT_TIMEOUT_MS = 120_000;
@@ -107,6 +108,10 @@ interface TestSite {
   server: Server;
   /** The page with TEXT in a paragraph. */
   url: string;
+  /** A page whose only content is an iframe of `url`. */
+  framedUrl: string;
+  /** A page with LONG_TEXT_REPEATS copies of TEXT, long enough that a check takes a while. */
+  longUrl: string;
   /** URL of the adapter file, served with CORS headers for the extension's origin. */
   adapterUrl: string;
   /** Requests for the adapter so far. */
@@ -125,6 +130,16 @@ async function startTestSite(adapter: Uint8Array): Promise<TestSite> {
       response.end(adapter);
       return;
     }
+    if (request.url === "/long") {
+      response.setHeader("Content-Type", "text/html; charset=utf-8");
+      response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Long test page</title></head><body><p id="comment">${`${TEXT} `.repeat(LONG_TEXT_REPEATS)}</p></body></html>`);
+      return;
+    }
+    if (request.url === "/framed") {
+      response.setHeader("Content-Type", "text/html; charset=utf-8");
+      response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Framed test page</title></head><body><iframe id="frame" src="/"></iframe></body></html>`);
+      return;
+    }
     if (request.url !== "/") {
       response.statusCode = 404;
       response.end();
@@ -136,6 +151,8 @@ async function startTestSite(adapter: Uint8Array): Promise<TestSite> {
   await new Promise<void>((resolve) => site.server.listen(0, "127.0.0.1", resolve));
   site.url = `http://127.0.0.1:${(site.server.address() as AddressInfo).port}/`;
   site.adapterUrl = new URL(ADAPTER_PATH, site.url).href;
+  site.framedUrl = new URL("/framed", site.url).href;
+  site.longUrl = new URL("/long", site.url).href;
   return site;
 }
 
@@ -182,16 +199,18 @@ async function launchWithExtension(extensionDir: string, webgpu: boolean): Promi
 }
 
 /**
- * Opens `url` in a new tab and selects the paragraph, then returns the page and its tab id. The tab
- * is the one that appears in chrome.tabs while the page opens, because chrome.tabs gives the
- * extension the URL only of tabs it has host access to.
+ * Opens `url` in a new tab and selects the paragraph (inside the page's first iframe when `inFrame`),
+ * then returns the page and its tab id. The tab is the one that appears in chrome.tabs while the
+ * page opens, because chrome.tabs gives the extension the URL only of tabs it has host access to.
  */
-async function openSelectedText(extension: LoadedExtension, url: string): Promise<{ page: Page; tabId: number }> {
+async function openSelectedText(extension: LoadedExtension, url: string, inFrame = false): Promise<{ page: Page; tabId: number }> {
   const listTabIds = (): Promise<number[]> => extension.background.evaluate(async () => (await chrome.tabs.query({})).map((tab) => tab.id!));
   const before = new Set(await listTabIds());
   const page = await extension.context.newPage();
   await page.goto(url);
-  await page.evaluate(() => {
+  const frame = inFrame ? page.mainFrame().childFrames()[0] : page.mainFrame();
+  if (frame === undefined) throw new Error(`${url} has no iframe to select text in`);
+  await frame.evaluate(() => {
     const range = document.createRange();
     range.selectNodeContents(document.getElementById("comment")!);
     window.getSelection()!.removeAllRanges();
@@ -379,6 +398,73 @@ describe.skipIf(skipReason !== undefined)("browser extension in Chromium", () =>
       await extension.background.evaluate(() => chrome.offscreen.closeDocument());
       expectMatchesReference(await runCheck(popup, "#check-selection"), [...reference, adapterReference], atol);
       expect(testPage.adapterRequests - downloadsBefore, "adapter downloads after the model host restarted").toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await extension.close();
+    }
+  });
+
+  it("checks a selection inside an iframe", async () => {
+    const extension = await launchWithExtension(extensionDir, true);
+    try {
+      const { tabId } = await openSelectedText(extension, testPage.framedUrl, true);
+      const { popup, errors } = await openPopup(extension, tabId);
+      const backend = await popup.getAttribute("#model-status", "data-backend");
+      const results = await runCheck(popup, "#check-selection");
+      expectMatchesReference(results, reference, backend === "webgpu" ? WEBGPU_PROBABILITY_ATOL : CPU_PROBABILITY_ATOL);
+      expect(await popup.textContent("#report-excerpt")).toBe(TEXT);
+      expect(await popup.textContent("#report-source")).toContain(`Selected text from Framed test page: ${TEXT.length} characters`);
+      expect(errors).toEqual([]);
+    } finally {
+      await extension.close();
+    }
+  });
+
+  it("disables a metric that needs output", async () => {
+    const extension = await launchWithExtension(extensionDir, true);
+    try {
+      const { tabId } = await openSelectedText(extension, testPage.url);
+      const { popup, errors } = await openPopup(extension, tabId);
+      const needsOutput: MetricDefinition = { ...TOXICITY, id: "needs-output", template: { ...TOXICITY.template, content: "Text:\n{input}\nReply:\n{output}" } };
+      await popup.click("#custom summary");
+      await popup.fill("#custom-metrics", JSON.stringify([needsOutput]));
+      await popup.click("#save-custom");
+      await expect.poll(() => popup.textContent("#custom-status"), { timeout: RESULT_TIMEOUT_MS }).toBe("Saved needs-output.");
+      expect(await popup.isDisabled("#metric-needs-output")).toBe(true);
+      expect(await popup.isChecked("#metric-needs-output")).toBe(false);
+      expect(await popup.textContent("label[for=metric-needs-output]")).toContain("its template needs {output}, which page text cannot fill");
+
+      // A check after saving evaluates the ticked built-ins and leaves the disabled metric out.
+      const results = await runCheck(popup, "#check-selection");
+      expect(results.map((result) => result.metric)).toEqual(METRICS);
+      expect(errors).toEqual([]);
+    } finally {
+      await extension.close();
+    }
+  });
+
+  it("reports an offscreen document closed mid-check", async () => {
+    const extension = await launchWithExtension(extensionDir, true);
+    try {
+      const { tabId } = await openSelectedText(extension, testPage.longUrl);
+      const { popup, errors } = await openPopup(extension, tabId);
+      await popup.click("#check-page");
+      // The check is expected to reach the offscreen document within this delay, and evaluating the long page takes longer.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await extension.background.evaluate(() => chrome.offscreen.closeDocument());
+      await popup.waitForSelector("#check-error:not([hidden])", { timeout: RESULT_TIMEOUT_MS });
+      expect(await popup.textContent("#check-error")).toMatch(/^ModelHostClosedError \(MODEL_HOST_CLOSED\): the model's offscreen document closed before the "evaluate" request finished; run the check again/);
+
+      // The next check starts a new offscreen document. The old error is hidden first, because
+      // runCheck waits for either results or a shown error.
+      await popup.waitForSelector("body[data-state=ready]", { timeout: READY_TIMEOUT_MS });
+      await popup.evaluate(() => {
+        const errorBox = document.getElementById("check-error")!;
+        errorBox.textContent = "";
+        errorBox.hidden = true;
+      });
+      const results = await runCheck(popup, "#check-selection");
+      expect(results.map((result) => result.metric)).toEqual(METRICS);
       expect(errors).toEqual([]);
     } finally {
       await extension.close();

@@ -318,3 +318,27 @@ export class UsageError extends InvalidInputError {
     super(`${command}: ${message}`);
   }
 }
+
+/** A download sent, or was about to send, more bytes than its limit allows. Sizes are in bytes. */
+export class DownloadTooLargeError extends IOError {
+  constructor(
+    readonly url: string,
+    readonly limitBytes: number,
+    /** The Content-Length header's value, or the bytes received when the download was stopped. */
+    readonly actualBytes: number,
+    readonly measuredBy: "Content-Length" | "received bytes",
+  ) {
+    const size = measuredBy === "Content-Length" ? `declares a Content-Length of ${actualBytes} bytes` : `sent more than ${limitBytes} bytes (${actualBytes} received when it was stopped)`;
+    super(`${url}: the download ${size}, above the limit of ${limitBytes} bytes; check the URL, or raise the size limit if the file is meant to be this large`);
+  }
+}
+
+/** A download did not finish within its time limit. */
+export class DownloadTimeoutError extends IOError {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${url}: the download timed out after ${timeoutMs} ms; check that the server responds, or raise the download timeout`);
+  }
+}

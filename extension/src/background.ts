@@ -11,7 +11,9 @@ import type { MetricResult } from "../../src/metrics/pipeline.js";
 import {
   DEFAULT_METRICS,
   excerptOf,
+  isChannelClosedError,
   isRequestFor,
+  ModelHostClosedError,
   prepareText,
   STORAGE_KEYS,
   toErrorReport,
@@ -23,7 +25,7 @@ import {
   type RegistrationReply,
   type TextSource,
 } from "./messages.js";
-import { readTabText, type TabText } from "./page-text.js";
+import { pickTabText, readTabText, type TabText } from "./page-text.js";
 
 const OFFSCREEN_PATH = "offscreen.html";
 /** The context menu items: each checks the text of one source, and shows in the matching context. */
@@ -88,6 +90,7 @@ async function sendToOffscreen<T>(request: OffscreenRequest): Promise<T> {
     } catch (error) {
       // The document exists but its module script has not added its listener yet.
       const notListening = /Receiving end does not exist/.test((error as Error).message);
+      if (isChannelClosedError(error)) throw new ModelHostClosedError(request.type, { cause: error });
       if (!notListening || attempt >= OFFSCREEN_CONNECT_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -132,8 +135,9 @@ async function customMetrics(): Promise<MetricDefinition[]> {
 async function checkTab(tabId: number, source: TextSource, metrics: string[], fallbackSelection?: string): Promise<CheckReport> {
   let tabText: TabText;
   try {
-    const [injection] = await chrome.scripting.executeScript({ target: { tabId }, func: readTabText, args: [source] });
-    tabText = injection?.result as TabText;
+    // A selection may sit inside a frame, so a selection read runs in every frame the extension may access.
+    const injections = await chrome.scripting.executeScript({ target: { tabId, allFrames: source === "selection" }, func: readTabText, args: [source] });
+    tabText = pickTabText(injections.map((injection) => ({ frameId: injection.frameId, text: injection.result as TabText | undefined })));
     if (source === "selection" && tabText.text.trim() === "" && fallbackSelection) tabText = { ...tabText, text: fallbackSelection };
   } catch (error) {
     if (fallbackSelection === undefined) {
@@ -161,7 +165,8 @@ async function checkTab(tabId: number, source: TextSource, metrics: string[], fa
   } catch (error) {
     reply = { ok: false, error: toErrorReport(error) };
   }
-  return reply.ok ? finish({ ...base, backend: reply.backend }, reply.results) : finish(base, undefined, reply.error);
+  if (!reply.ok) return finish(base, undefined, reply.error);
+  return finish(reply.failures === undefined ? { ...base, backend: reply.backend } : { ...base, backend: reply.backend, failures: reply.failures }, reply.results);
 }
 
 /** Completes the report, stores it for the popup and shows it on the badge. */

@@ -2,16 +2,18 @@
 // into a worker Judge (createWorkerJudge): the WebGPU backend when the offscreen document gets an
 // adapter, otherwise (or when the WebGPU load fails) the float32 CPU reference. Custom metrics
 // with url adapters load their adapter through an AdapterCache, which keeps verified adapter bytes
-// in the extension's IndexedDB, so later loads skip the download. Requests run one at a time.
+// in the extension's IndexedDB, so later loads skip the download. Requests run on the model one at
+// a time, but adapter downloads run before a request joins that queue, each under a time and size
+// limit.
 
 import type { AdapterByteStore } from "../../src/adapters/load.js";
 import { loadMetricAdapter } from "../../src/adapters/load.js";
 import type { LoraAdapter } from "../../src/adapters/lora.js";
 import { probeWebGPU } from "../../src/app/engine-service.js";
 import { IOError, MetricDefinitionError } from "../../src/errors.js";
-import type { MetricDefinition } from "../../src/metrics/index.js";
+import type { MetricDefinition, MetricResult } from "../../src/metrics/index.js";
 import { createWorkerJudge, type WorkerJudge, type WorkerJudgeOptions } from "../../src/worker/judge-client.js";
-import { toErrorReport, type ErrorReport, type EvaluationReply, type ExtensionBackend, type HostStatus, type RegistrationReply } from "./messages.js";
+import { toErrorReport, type ErrorReport, type EvaluationReply, type ExtensionBackend, type HostStatus, type MetricFailure, type RegistrationReply } from "./messages.js";
 
 export interface JudgeHostOptions {
   /** URL of the GGUF model inside the extension. */
@@ -23,7 +25,14 @@ export interface JudgeHostOptions {
   /** Stores downloaded adapter bytes; none by default, so every load downloads. */
   adapterCache?: AdapterByteStore;
   fetch?: typeof fetch;
+  /** Milliseconds an adapter download may take, DEFAULT_ADAPTER_DOWNLOAD_TIMEOUT_MS (60 s) by default. */
+  adapterDownloadTimeoutMs?: number;
+  /** Max bytes of one adapter download, DEFAULT_ADAPTER_DOWNLOAD_MAX_BYTES (1 GiB) by default. */
+  adapterDownloadMaxBytes?: number;
 }
+
+/** The adapter of one custom metric, or why it failed to load. */
+type AdapterOutcome = { adapter: LoraAdapter | undefined } | { error: unknown };
 
 interface LoadedJudge {
   judge: WorkerJudge;
@@ -38,6 +47,8 @@ export class JudgeHost {
   private outcome: { loaded: LoadedJudge } | { error: unknown } | undefined;
   /** Custom metrics registered on the judge, as the JSON text of their definitions. */
   private readonly registered = new Map<string, string>();
+  /** Adapter downloads in progress, keyed by the JSON text of the adapter field. */
+  private readonly adapterLoads = new Map<string, Promise<LoraAdapter>>();
   /** Requests run one after another: each waits for the previous one to settle. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -72,22 +83,46 @@ export class JudgeHost {
   }
 
   /** Registers the custom metrics that are new or changed since the last call, loading their adapters. */
-  register(customMetrics: MetricDefinition[]): Promise<RegistrationReply> {
+  async register(customMetrics: MetricDefinition[]): Promise<RegistrationReply> {
+    const adapters = await this.loadAdapters(customMetrics);
     return this.enqueue(async (judge) => {
-      await this.registerCustomMetrics(judge, customMetrics);
+      for (const definition of customMetrics) {
+        const adapter = adapters.get(definition.id)!;
+        if ("error" in adapter) throw adapter.error;
+        await this.registerOne(judge, definition, adapter.adapter);
+      }
       return { ok: true, metricIds: judge.metricIds };
     });
   }
 
   /**
-   * Registers the custom metrics that are new or changed since the last call, then evaluates `text`
-   * as the `input` slot with `metrics`.
+   * Evaluates `text` as the `input` slot with `metrics`, first registering those of `customMetrics`
+   * that `metrics` selects and that are new or changed. A metric that fails, for example because its
+   * adapter does not load or its template needs a slot other than `input`, is listed in `failures`
+   * while the other metrics are still evaluated. The reply is `{ ok: false }` only when every metric fails.
    */
-  evaluate(text: string, metrics: string[], customMetrics: MetricDefinition[]): Promise<EvaluationReply> {
+  async evaluate(text: string, metrics: string[], customMetrics: MetricDefinition[]): Promise<EvaluationReply> {
+    const selected = customMetrics.filter((definition) => metrics.includes(definition.id));
+    // Adapters download outside the queue, so a slow download delays only the checks that use it.
+    const adapters = await this.loadAdapters(selected);
+
     return this.enqueue(async (judge, backend) => {
-      await this.registerCustomMetrics(judge, customMetrics);
-      const results = await judge.evaluate({ input: text }, { metrics });
-      return { ok: true, backend, results };
+      const failures: MetricFailure[] = [];
+      for (const definition of selected) {
+        const adapter = adapters.get(definition.id)!;
+        try {
+          if ("error" in adapter) throw adapter.error;
+          await this.registerOne(judge, definition, adapter.adapter);
+        } catch (error) {
+          failures.push({ metric: definition.id, error: toErrorReport(error) });
+        }
+      }
+
+      const remaining = metrics.filter((id) => !failures.some((failure) => failure.metric === id));
+      const evaluated = await this.evaluateEach(judge, text, remaining);
+      failures.push(...evaluated.failures);
+      if (evaluated.results.length === 0 && failures.length > 0) return { ok: false, error: failures[0]!.error };
+      return failures.length === 0 ? { ok: true, backend, results: evaluated.results } : { ok: true, backend, results: evaluated.results, failures };
     });
   }
 
@@ -140,21 +175,79 @@ export class JudgeHost {
     return response.blob();
   }
 
-  private async registerCustomMetrics(judge: WorkerJudge, definitions: MetricDefinition[]): Promise<void> {
-    for (const definition of definitions) {
-      const text = JSON.stringify(definition);
-      if (this.registered.get(definition.id) === text) continue;
-
-      let adapter: LoraAdapter | undefined;
-      if (definition.adapter !== undefined) {
-        if (definition.adapter.url === undefined) {
-          throw new MetricDefinitionError(definition.id, "adapter.file", "an extension cannot read local files; serve the adapter over https and set adapter.url instead");
-        }
-        adapter = await loadMetricAdapter(definition.adapter, { cache: this.options.adapterCache, fetch: this.options.fetch });
-      }
-      await judge.register(definition, { adapter });
-      this.registered.set(definition.id, text);
+  /**
+   * Evaluates `metrics` in one call. When that fails and there are several metrics, evaluates each
+   * one alone, so one failing metric costs a forward pass per metric instead of hiding the others.
+   */
+  private async evaluateEach(judge: WorkerJudge, text: string, metrics: string[]): Promise<{ results: MetricResult[]; failures: MetricFailure[] }> {
+    if (metrics.length === 0) return { results: [], failures: [] };
+    try {
+      return { results: await judge.evaluate({ input: text }, { metrics }), failures: [] };
+    } catch (error) {
+      if (metrics.length === 1) return { results: [], failures: [{ metric: metrics[0]!, error: toErrorReport(error) }] };
     }
+
+    const results: MetricResult[] = [];
+    const failures: MetricFailure[] = [];
+    for (const metric of metrics) {
+      try {
+        results.push(...(await judge.evaluate({ input: text }, { metrics: [metric] })));
+      } catch (error) {
+        failures.push({ metric, error: toErrorReport(error) });
+      }
+    }
+    return { results, failures };
+  }
+
+  /** Registers `definition` with `adapter` unless the same definition is registered already. */
+  private async registerOne(judge: WorkerJudge, definition: MetricDefinition, adapter: LoraAdapter | undefined): Promise<void> {
+    const text = JSON.stringify(definition);
+    if (this.registered.get(definition.id) === text) return;
+    // loadAdapters skips a definition that was registered then, but another request may have
+    // replaced it since, so its adapter is loaded here.
+    if (adapter === undefined && definition.adapter !== undefined) adapter = await this.loadAdapter(definition);
+    await judge.register(definition, { adapter });
+    this.registered.set(definition.id, text);
+  }
+
+  /** Loads the adapters of the definitions that are not registered yet, keyed by metric id. A failure is stored in the map, never thrown. */
+  private async loadAdapters(definitions: MetricDefinition[]): Promise<Map<string, AdapterOutcome>> {
+    const outcomes = new Map<string, AdapterOutcome>();
+    await Promise.all(
+      definitions.map(async (definition) => {
+        try {
+          const registered = this.registered.get(definition.id) === JSON.stringify(definition);
+          outcomes.set(definition.id, { adapter: registered ? undefined : await this.loadAdapter(definition) });
+        } catch (error) {
+          outcomes.set(definition.id, { error });
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Loads the adapter of `definition`. Concurrent requests for the same adapter share one download. */
+  private loadAdapter(definition: MetricDefinition): Promise<LoraAdapter | undefined> {
+    const adapter = definition.adapter;
+    if (adapter === undefined) return Promise.resolve(undefined);
+    if (adapter.url === undefined) {
+      return Promise.reject(new MetricDefinitionError(definition.id, "adapter.file", "an extension cannot read local files; serve the adapter over https and set adapter.url instead"));
+    }
+
+    const key = JSON.stringify(adapter);
+    let pending = this.adapterLoads.get(key);
+    if (pending === undefined) {
+      pending = loadMetricAdapter(adapter, {
+        cache: this.options.adapterCache,
+        fetch: this.options.fetch,
+        downloadTimeoutMs: this.options.adapterDownloadTimeoutMs,
+        downloadMaxBytes: this.options.adapterDownloadMaxBytes,
+      });
+      this.adapterLoads.set(key, pending);
+      const forget = (): void => void this.adapterLoads.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending;
   }
 }
 

@@ -65,6 +65,8 @@ export interface CheckReport {
   checkedAt: string;
   backend?: ExtensionBackend;
   results?: MetricResult[];
+  /** Metrics that failed while the others in `results` were evaluated. */
+  failures?: MetricFailure[];
   error?: ErrorReport;
 }
 
@@ -88,7 +90,14 @@ export type OffscreenRequest =
 
 export type RegistrationReply = { ok: true; metricIds: string[] } | { ok: false; error: ErrorReport };
 
-export type EvaluationReply = { ok: true; backend: ExtensionBackend; results: MetricResult[] } | { ok: false; error: ErrorReport };
+/** One metric that could not be evaluated while the others were. */
+export interface MetricFailure {
+  metric: string;
+  error: ErrorReport;
+}
+
+/** `failures` lists the metrics that failed when at least one other metric has a result. */
+export type EvaluationReply = { ok: true; backend: ExtensionBackend; results: MetricResult[]; failures?: MetricFailure[] } | { ok: false; error: ErrorReport };
 
 /** Converts a caught value to an ErrorReport; tokenjudge errors keep their `code`. */
 export function toErrorReport(error: unknown): ErrorReport {
@@ -104,6 +113,27 @@ export function describeErrorReport(error: ErrorReport): string {
   return `${error.name}${error.code ? ` (${error.code})` : ""}: ${error.message}`;
 }
 
+/**
+ * The offscreen document that runs the model closed while a request was in flight, for example
+ * because Chrome closed it or the extension reloaded. The next request starts a new document.
+ */
+export class ModelHostClosedError extends Error {
+  readonly code = "MODEL_HOST_CLOSED";
+
+  constructor(
+    readonly request: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the model's offscreen document closed before the "${request}" request finished; run the check again, which starts a new one`, options);
+    this.name = "ModelHostClosedError";
+  }
+}
+
+/** Returns true for Chrome's error when the receiver of a message closed before it replied. */
+export function isChannelClosedError(error: unknown): boolean {
+  return error instanceof Error && /message channel closed before a response was received|message port closed before a response was received/.test(error.message);
+}
+
 /** Returns true when `message` is a request for `target`. Other extension pages' messages are ignored. */
 export function isRequestFor<T extends "background" | "offscreen">(message: unknown, target: T): message is Extract<BackgroundRequest | OffscreenRequest, { target: T }> {
   return typeof message === "object" && message !== null && (message as { target?: unknown }).target === target;
@@ -111,16 +141,35 @@ export function isRequestFor<T extends "background" | "offscreen">(message: unkn
 
 /**
  * Cuts `text` to MAX_TEXT_CHARACTERS and collapses runs of blank lines, which page text is full of.
- * Returns the text to evaluate and whether it was cut.
+ * Lone surrogates become U+FFFD, and the cut never splits a surrogate pair, because evaluation
+ * rejects text that is not well-formed UTF-16. Returns the text to evaluate and whether it was cut.
  */
 export function prepareText(text: string): { text: string; cut: boolean } {
-  const collapsed = text.replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+  const collapsed = replaceLoneSurrogates(text).replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
   if (collapsed.length <= MAX_TEXT_CHARACTERS) return { text: collapsed, cut: false };
-  return { text: collapsed.slice(0, MAX_TEXT_CHARACTERS), cut: true };
+  return { text: sliceCodePoints(collapsed, MAX_TEXT_CHARACTERS), cut: true };
 }
 
 /** Returns the first `length` characters of `text` on one line, with an ellipsis when cut. */
 export function excerptOf(text: string, length = 160): string {
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= length ? line : `${line.slice(0, length - 1)}…`;
+  return line.length <= length ? line : `${sliceCodePoints(line, length - 1)}…`;
+}
+
+/** Returns at most `length` UTF-16 code units of `text`, one fewer when the cut would split a surrogate pair. */
+export function sliceCodePoints(text: string, length: number): string {
+  const end = length > 0 && isHighSurrogate(text.charCodeAt(length - 1)) && isLowSurrogate(text.charCodeAt(length)) ? length - 1 : length;
+  return text.slice(0, end);
+}
+
+function replaceLoneSurrogates(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }

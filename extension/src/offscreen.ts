@@ -11,10 +11,15 @@ import { isRequestFor, type EvaluationReply, type HostStatus, type RegistrationR
 const MODEL_PATH = "models/demo.gguf";
 /** Max bytes of adapter data kept in IndexedDB; least recently used adapters are evicted first. */
 const ADAPTER_CACHE_BYTES = 512 * 1024 * 1024;
+/** Milliseconds an adapter download may take before the metric fails with DownloadTimeoutError. */
+const ADAPTER_DOWNLOAD_TIMEOUT_MS = 60_000;
 
 const host = JudgeHost.start({
   modelUrl: chrome.runtime.getURL(MODEL_PATH),
   adapterCache: new AdapterCache({ budgetBytes: ADAPTER_CACHE_BYTES, databaseName: "tokenjudge-adapters" }),
+  adapterDownloadTimeoutMs: ADAPTER_DOWNLOAD_TIMEOUT_MS,
+  // A larger adapter would not fit the cache, so it would be downloaded again on every load.
+  adapterDownloadMaxBytes: ADAPTER_CACHE_BYTES,
 });
 
 chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse: (reply: HostStatus | RegistrationReply | EvaluationReply) => void) => {

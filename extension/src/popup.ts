@@ -50,23 +50,32 @@ function setState(state: "loading" | "ready" | "checking" | "failed"): void {
   for (const button of checkButtons) button.disabled = state !== "ready";
 }
 
-/** Built-in metrics the popup offers: those whose template needs only the checked text. */
-function textMetrics(): MetricDefinition[] {
-  return Object.values(BUILTIN_METRICS).filter((definition) => templateSlots(definition.template.content).every((slot) => slot === "input"));
+/** Template slots of `definition` that the checked text cannot fill: every slot but `input`. */
+function unfillableSlots(definition: MetricDefinition): string[] {
+  return templateSlots(definition.template.content).filter((slot) => slot !== "input");
 }
 
+/** Built-in metrics the popup offers: those whose template needs only the checked text. */
+function textMetrics(): MetricDefinition[] {
+  return Object.values(BUILTIN_METRICS).filter((definition) => unfillableSlots(definition).length === 0);
+}
+
+/** Lists the text metrics and every custom metric. A custom metric that needs other slots is shown disabled. */
 function renderMetricList(custom: MetricDefinition[], selected: string[]): void {
   const rows = [...textMetrics(), ...custom].map((definition) => {
+    const unfillable = unfillableSlots(definition);
     const row = document.createElement("div");
     const box = document.createElement("input");
     box.type = "checkbox";
     box.id = `metric-${definition.id}`;
     box.value = definition.id;
-    box.checked = selected.includes(definition.id);
+    box.disabled = unfillable.length > 0;
+    box.checked = !box.disabled && selected.includes(definition.id);
     box.addEventListener("change", () => void chrome.storage.local.set({ [STORAGE_KEYS.selectedMetrics]: selectedMetrics() }));
     const label = document.createElement("label");
     label.htmlFor = box.id;
-    label.textContent = ` ${definition.id}: ${definition.description}`;
+    const unavailable = unfillable.length > 0 ? ` (unavailable: its template needs ${unfillable.map((slot) => `{${slot}}`).join(", ")}, which page text cannot fill)` : "";
+    label.textContent = ` ${definition.id}: ${definition.description}${unavailable}`;
     row.append(box, label);
     return row;
   });
@@ -74,7 +83,7 @@ function renderMetricList(custom: MetricDefinition[], selected: string[]): void 
 }
 
 function selectedMetrics(): string[] {
-  return [...metricList.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked")].map((box) => box.value);
+  return [...metricList.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked:not(:disabled)")].map((box) => box.value);
 }
 
 function showStatus(status: HostStatus): void {
@@ -107,7 +116,9 @@ function showReport(report: CheckReport): void {
   const cut = report.cut ? ", cut to the first part" : "";
   byId("report-source").textContent = `${origin}${where}: ${report.characters} characters${cut}, checked at ${new Date(report.checkedAt).toLocaleTimeString()}.`;
   byId("report-excerpt").textContent = report.excerpt;
-  showMessage(byId("check-error"), report.error ? describeErrorReport(report.error) : undefined);
+  const failures = (report.failures ?? []).map((failure) => `${failure.metric} failed. ${describeErrorReport(failure.error)}`);
+  const errors = report.error ? [describeErrorReport(report.error), ...failures] : failures;
+  showMessage(byId("check-error"), errors.length > 0 ? errors.join("\n") : undefined);
 
   const results = byId("results");
   if (report.results) renderResults(results, report.results, report.backend ?? "unknown");

@@ -5,6 +5,7 @@ import { IOError, throwIfAborted } from "../errors.js";
 import { GGUFFile } from "../gguf/reader.js";
 import { MemorySource } from "../io/memory.js";
 import type { MetricAdapter } from "../metrics/definition.js";
+import { downloadBounded } from "./download.js";
 import { readGGUFLoraAdapter } from "./gguf-lora.js";
 import type { LoraAdapter } from "./lora.js";
 import { readPeftAdapter } from "./peft.js";
@@ -21,7 +22,16 @@ export interface AdapterLoadOptions {
   /** Stores verified downloads so later loads skip the network. */
   cache?: AdapterByteStore;
   signal?: AbortSignal;
+  /** Milliseconds one url download may take, DEFAULT_ADAPTER_DOWNLOAD_TIMEOUT_MS when omitted. */
+  downloadTimeoutMs?: number;
+  /** Max bytes of one downloaded file, DEFAULT_ADAPTER_DOWNLOAD_MAX_BYTES when omitted. */
+  downloadMaxBytes?: number;
 }
+
+export const DEFAULT_ADAPTER_DOWNLOAD_TIMEOUT_MS = 60_000;
+// NOTE: 1 GiB is a guess that fits LoRA adapters of models up to a few billion parameters, so
+// larger adapters need downloadMaxBytes raised.
+export const DEFAULT_ADAPTER_DOWNLOAD_MAX_BYTES = 1024 * 1024 * 1024;
 
 export const PEFT_CONFIG_FILE = "adapter_config.json";
 export const PEFT_WEIGHTS_FILE = "adapter_model.safetensors";
@@ -29,8 +39,9 @@ export const PEFT_WEIGHTS_FILE = "adapter_model.safetensors";
 /**
  * Loads the adapter a metric definition names. The SHA-256 covers the GGUF file, or for PEFT the
  * adapter_model.safetensors file.
- * Throws `IntegrityError` on a digest mismatch, `IOError` when reading fails, and the format
- * errors of the readers.
+ * Throws `IntegrityError` on a digest mismatch, `IOError` when reading fails (its subclasses
+ * `DownloadTimeoutError` and `DownloadTooLargeError` when a download exceeds its limits), and the
+ * format errors of the readers.
  */
 export async function loadMetricAdapter(definition: MetricAdapter, options: AdapterLoadOptions = {}): Promise<LoraAdapter> {
   const location = definition.file ?? definition.url!;
@@ -62,19 +73,20 @@ async function readLocal(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Downloads `url`; with `sha256` the bytes go through the cache, which verifies them. */
+/**
+ * Downloads `url` within the time and size limits; with `sha256` the bytes go through the cache,
+ * which verifies them.
+ */
 async function readRemote(url: string, sha256: string | undefined, options: AdapterLoadOptions): Promise<Uint8Array> {
-  const download = async (): Promise<Uint8Array> => {
-    const fetchFunction = options.fetch ?? globalThis.fetch;
-    let response: Response;
-    try {
-      response = await fetchFunction(url, { signal: options.signal });
-    } catch (cause) {
-      throw new IOError(`${url}: failed to download the adapter: ${(cause as Error).message}`, { cause });
-    }
-    if (!response.ok) throw new IOError(`${url}: download failed with HTTP ${response.status}; check the metric's adapter.url`);
-    return new Uint8Array(await response.arrayBuffer());
-  };
+  const download = (): Promise<Uint8Array> =>
+    downloadBounded(url, {
+      fetch: options.fetch,
+      signal: options.signal,
+      timeoutMs: options.downloadTimeoutMs ?? DEFAULT_ADAPTER_DOWNLOAD_TIMEOUT_MS,
+      maxBytes: options.downloadMaxBytes ?? DEFAULT_ADAPTER_DOWNLOAD_MAX_BYTES,
+      fileLabel: "the adapter",
+      hint: "check the metric's adapter.url",
+    });
 
   if (sha256 === undefined) return download();
   if (options.cache !== undefined) return options.cache.load(url, sha256, download, options.signal);

@@ -32,8 +32,13 @@ export interface BatchOutcome {
   id?: string;
   /** The label the file assigns to the row, for scoring verdicts. */
   label?: string;
-  /** The evaluated content; absent for an invalid row. */
+  /**
+   * The evaluated content; absent for an invalid row. For a failed row, each field longer than
+   * FAILED_FIELD_CHARACTERS is cut to an excerpt, and `cutFields` stores its full length.
+   */
   content?: EvaluationContent;
+  /** Full lengths, in UTF-16 code units (of the JSON text for tools and toolCall), of the fields cut in `content`. */
+  cutFields?: Partial<Record<keyof EvaluationContent, number>>;
   results?: MetricResult[];
   /** Error name, code and message when the row failed. */
   error?: { name: string; code?: string; message: string };
@@ -98,15 +103,24 @@ export function invalidOutcome(error: DataRowError): BatchOutcome {
   return { row: error.row, line: error.line, error: { name: error.name, code: error.code, message: error.message } };
 }
 
+/**
+ * Max characters of one content field kept in a failed row's outcome. A row often fails because a
+ * field is far too long, and the download should not repeat megabytes of it.
+ */
+export const FAILED_FIELD_CHARACTERS = 1_000;
+
 /** Returns the outcome of an evaluated row, or of one whose evaluation failed with `error`. */
 export function rowOutcome(row: EvalRow, result: { results: MetricResult[] } | { error: unknown }): BatchOutcome {
   const outcome: BatchOutcome = { row: row.row, line: row.line };
   if (row.id !== undefined) outcome.id = row.id;
   if (row.label !== undefined) outcome.label = row.label;
-  outcome.content = row.content;
   if ("results" in result) {
+    outcome.content = row.content;
     outcome.results = result.results;
   } else {
+    const { content, cutFields } = excerptContent(row.content);
+    outcome.content = content;
+    if (cutFields !== undefined) outcome.cutFields = cutFields;
     const error = result.error as Partial<Error> & { code?: unknown };
     outcome.error = { name: error.name ?? "Error", message: error.message ?? String(result.error) };
     if (typeof error.code === "string") outcome.error.code = error.code;
@@ -117,4 +131,22 @@ export function rowOutcome(row: EvalRow, result: { results: MetricResult[] } | {
 /** Writes one JSON object per outcome: the row's position, its content, and its results or error. */
 export function outcomesToJsonl(outcomes: BatchOutcome[]): string {
   return outcomes.map((outcome) => JSON.stringify(outcome)).join("\n") + (outcomes.length > 0 ? "\n" : "");
+}
+
+/** Cuts each field of `content` longer than FAILED_FIELD_CHARACTERS. Tools and toolCall are cut as JSON text. */
+function excerptContent(content: EvaluationContent): { content: EvaluationContent; cutFields?: Partial<Record<keyof EvaluationContent, number>> } {
+  const excerpt: EvaluationContent = { ...content };
+  const cutFields: Partial<Record<keyof EvaluationContent, number>> = {};
+  for (const key of Object.keys(content) as (keyof EvaluationContent)[]) {
+    const value = content[key];
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    if (text === undefined || text.length <= FAILED_FIELD_CHARACTERS) continue;
+
+    // Cutting before a low surrogate would leave its high surrogate alone, so the cut moves back one.
+    const low = text.charCodeAt(FAILED_FIELD_CHARACTERS);
+    const end = low >= 0xdc00 && low <= 0xdfff ? FAILED_FIELD_CHARACTERS - 1 : FAILED_FIELD_CHARACTERS;
+    excerpt[key] = `${text.slice(0, end)}…`;
+    cutFields[key] = text.length;
+  }
+  return Object.keys(cutFields).length === 0 ? { content: excerpt } : { content: excerpt, cutFields };
 }

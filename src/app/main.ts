@@ -45,7 +45,10 @@ function selectedMetrics(): string[] {
 
 for (const definition of Object.values(BUILTIN_METRICS)) addMetricCheckbox(definition, DEFAULT_METRICS.includes(definition.id));
 
-const batch = setUpBatchPanel(engine, selectedMetrics);
+/** Shown when a model load is attempted during a batch, because loading releases the model the batch uses. */
+const BATCH_LOCK_MESSAGE = "A batch is running, and loading a model now would fail its remaining rows; wait for the batch to finish or cancel it, then load the model.";
+
+const batch = setUpBatchPanel(engine, selectedMetrics, (running) => modelPanel.setLocked(running ? BATCH_LOCK_MESSAGE : undefined));
 
 function setReady(ready: boolean): void {
   evaluateButton.disabled = !ready;

@@ -2,7 +2,7 @@
 // failed entries, bad headers and unknown file types are rejected, and results are written as JSONL.
 
 import { describe, expect, it } from "vitest";
-import { detectFormat, invalidOutcome, outcomesToJsonl, readBatchFile, rowOutcome, type BatchEntry } from "../../src/app/batch.js";
+import { detectFormat, FAILED_FIELD_CHARACTERS, invalidOutcome, outcomesToJsonl, readBatchFile, rowOutcome, type BatchEntry } from "../../src/app/batch.js";
 import { DataRowError, InvalidInputError, TemplateSlotError } from "../../src/errors.js";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -115,6 +115,27 @@ describe("batch outcomes", () => {
 
     const invalid = invalidOutcome(new DataRowError("rows.csv", 4, 5, "input", "bad"));
     expect(invalid).toEqual({ row: 4, line: 5, error: { name: "DataRowError", code: "DATA_ROW_INVALID", message: "rows.csv: row 4 (line 5): input: bad" } });
+  });
+
+  it("keep an excerpt of failed rows", () => {
+    const huge = "x".repeat(FAILED_FIELD_CHARACTERS - 1) + "\u{1F600}" + "y".repeat(30_000_000);
+    const tools = Array.from({ length: 200 }, (_, i) => ({ name: `tool_${i}` }));
+    const row = { row: 1, line: 2, content: { input: huge, context: "short", tools } };
+    const failed = rowOutcome(row, { error: new Error("too long") });
+
+    expect(failed.content!.input).toBe(`${"x".repeat(FAILED_FIELD_CHARACTERS - 1)}…`);
+    expect(failed.content!.context).toBe("short");
+    expect(typeof failed.content!.tools).toBe("string");
+    expect((failed.content!.tools as string).length).toBe(FAILED_FIELD_CHARACTERS + 1);
+    expect(failed.cutFields).toEqual({ input: huge.length, tools: JSON.stringify(tools).length });
+    expect(outcomesToJsonl([failed]).length).toBeLessThan(4 * FAILED_FIELD_CHARACTERS);
+  });
+
+  it("keep the full content of evaluated rows", () => {
+    const long = "z".repeat(FAILED_FIELD_CHARACTERS * 3);
+    const evaluated = rowOutcome({ row: 1, line: 1, content: { input: long } }, { results: [] });
+    expect(evaluated.content).toEqual({ input: long });
+    expect(evaluated.cutFields).toBeUndefined();
   });
 
   it("write one object per line", () => {

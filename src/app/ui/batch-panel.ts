@@ -16,8 +16,12 @@ export interface BatchPanel {
   setReady(ready: boolean): void;
 }
 
-/** Wires the batch panel. `selectedMetrics` returns the metric ids to run at the time of the click. */
-export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[]): BatchPanel {
+/**
+ * Wires the batch panel. `selectedMetrics` returns the metric ids to run at the time of the click.
+ * `onRunningChange` runs with true when a batch starts and with false when it ends, for example to
+ * stop model loads, which would release the model under the remaining rows.
+ */
+export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[], onRunningChange: (running: boolean) => void = () => undefined): BatchPanel {
   const runButton = byId<HTMLButtonElement>("batch-run");
   const cancelButton = byId<HTMLButtonElement>("batch-cancel");
   const download = byId<HTMLAnchorElement>("batch-download");
@@ -75,21 +79,35 @@ export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[])
     cancelButton.hidden = false;
     download.hidden = true;
     refresh();
+    onRunningChange(true);
 
+    try {
+      await runBatch(batch!, metrics, current.signal);
+    } catch (error) {
+      showMessage(errorBox, `The batch stopped: ${describeError(error)}`);
+    } finally {
+      controller = undefined;
+      cancelButton.hidden = true;
+      onRunningChange(false);
+      refresh();
+    }
+  });
+
+  /** Evaluates every row, then shows the summary and offers the outcomes as a download. */
+  const runBatch = async (batchFile: BatchFile, metrics: string[], signal: AbortSignal): Promise<void> => {
     // A row that fails (for example a metric slot the row leaves empty) is recorded and the run goes on.
-    const batchFile = batch!;
     const outcomes: BatchOutcome[] = [];
     for (const [index, entry] of batchFile.entries.entries()) {
-      if (current.signal.aborted) break;
+      if (signal.aborted) break;
       status.textContent = `Row ${index + 1} of ${batchFile.entries.length}…`;
       if ("invalid" in entry) {
         outcomes.push(invalidOutcome(entry.invalid));
       } else {
         try {
-          const results = await engine.evaluate(entry.row.content, { metrics, signal: current.signal });
+          const results = await engine.evaluate(entry.row.content, { metrics, signal });
           outcomes.push(rowOutcome(entry.row, { results }));
         } catch (error) {
-          if (current.signal.aborted) break;
+          if (signal.aborted) break;
           outcomes.push(rowOutcome(entry.row, { error }));
         }
       }
@@ -97,17 +115,13 @@ export function setUpBatchPanel(engine: Engine, selectedMetrics: () => string[])
     }
 
     const failed = outcomes.filter((outcome) => outcome.error).length;
-    const cancelled = current.signal.aborted ? ", cancelled" : "";
+    const cancelled = signal.aborted ? ", cancelled" : "";
     status.textContent = `${batchFile.name}: ${outcomes.length} of ${batchFile.entries.length} rows evaluated${failed > 0 ? `, ${failed} failed` : ""}${cancelled}.`;
     if (downloadUrl) URL.revokeObjectURL(downloadUrl);
     downloadUrl = URL.createObjectURL(new Blob([outcomesToJsonl(outcomes)], { type: "application/x-ndjson" }));
     download.href = downloadUrl;
     download.hidden = outcomes.length === 0;
-
-    controller = undefined;
-    cancelButton.hidden = true;
-    refresh();
-  });
+  };
 
   cancelButton.addEventListener("click", () => controller?.abort());
 

@@ -8,6 +8,11 @@ import { acceptDrops, byId, describeError, element, showMessage } from "./dom.js
 export interface ModelPanel {
   /** Loads the preset with `id` (the demo model by default). */
   loadPreset(id?: string): Promise<LoadedModelInfo | undefined>;
+  /**
+   * Disables every way to load a model while `reason` is set, and a load attempt then shows `reason`
+   * instead of starting. Pass undefined to enable loading again.
+   */
+  setLocked(reason: string | undefined): void;
 }
 
 const STAGE_TEXT: Record<EngineProgress["stage"], string> = {
@@ -51,8 +56,14 @@ export function setUpModelPanel(
   }
 
   let controller: AbortController | undefined;
+  let lockReason: string | undefined;
+  const loadControls = [byId<HTMLButtonElement>("load-preset"), byId<HTMLButtonElement>("load-url"), byId<HTMLInputElement>("model-file"), backendSelect];
 
   const load = async (request: ModelRequest, label: string, synthetic: boolean): Promise<LoadedModelInfo | undefined> => {
+    if (lockReason !== undefined) {
+      showMessage(errorBox, lockReason);
+      return undefined;
+    }
     controller?.abort();
     const current = new AbortController();
     controller = current;
@@ -133,5 +144,13 @@ export function setUpModelPanel(
   });
   acceptDrops(byId("drop-zone"), loadFile);
 
-  return { loadPreset };
+  const setLocked = (reason: string | undefined): void => {
+    const previous = lockReason;
+    lockReason = reason;
+    for (const control of loadControls) control.disabled = reason !== undefined;
+    // The message of a refused load goes away with the lock.
+    if (reason === undefined && previous !== undefined && errorBox.textContent === previous) showMessage(errorBox, undefined);
+  };
+
+  return { loadPreset, setLocked };
 }
