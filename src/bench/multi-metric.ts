@@ -5,12 +5,20 @@
 // llama.cpp, which has no shared prefix here, evaluates each metric's whole prompt from an empty
 // sequence.
 
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+
 import { InvalidInputError } from "../errors.js";
 import { Random } from "../fixtures/random.js";
+import { ensureFixture, FIXTURES } from "../fixtures/registry.js";
+import { GGUFFile } from "../gguf/reader.js";
+import { GGMLType } from "../gguf/types.js";
+import { openFileSource } from "../io/node-file.js";
 import type { GPUContext } from "../gpu/context.js";
 import { TOXICITY } from "../metrics/builtins.js";
 import type { MetricDefinition } from "../metrics/definition.js";
 import { Judge } from "../metrics/judge.js";
+import type { ModelConfig } from "../model/config.js";
 import type { BackendName } from "./backend.js";
 import { loadLlamaCppBackend } from "./backend-llamacpp.js";
 import type { BenchModel } from "./prefill.js";
@@ -24,16 +32,42 @@ export const MULTI_METRIC_CONTENT_TOKENS = 256;
 
 /** Help lines for the options `extractMultiMetricArgs` reads, in the style of the bench's HELP_TEXT. */
 export const MULTI_METRIC_HELP = `  --metric-counts LIST  metric counts of the multi-metric table, comma-separated, or "none" to skip
-                        it (default: ${DEFAULT_METRIC_COUNTS.join(",")}); it runs on the first --models entry`;
+                        it (default: ${DEFAULT_METRIC_COUNTS.join(",")}); it runs on the first --models entry
+  --multi-metric-only   run the multi-metric table alone, without the prefill and load tables
+  --multi-metric-model M  model of the multi-metric table: a fixture name (such as stories260k) or
+                        a .gguf path (default: the first --models entry)`;
+
+export interface MultiMetricArgs {
+  /** Metric counts, ascending; undefined skips the table. */
+  counts: number[] | undefined;
+  /** True skips the prefill measurement, so the report has the multi-metric table alone. */
+  only: boolean;
+  /** Fixture name or .gguf path of the model to measure; undefined means the first bench model. */
+  model?: string;
+  /** The other arguments, for `parseBenchArgs`. */
+  rest: string[];
+}
 
 /**
- * Removes `--metric-counts LIST` from `argv` and returns the counts (undefined for "none") and the
- * other arguments, which go to `parseBenchArgs`. Throws `InvalidInputError` for a bad list.
+ * Removes `--metric-counts LIST`, `--multi-metric-only` and `--multi-metric-model M` from `argv`
+ * and returns them with the other arguments. Throws `InvalidInputError` for a bad list or a
+ * missing model value, and for `--multi-metric-only` with `--metric-counts none`.
  */
-export function extractMultiMetricArgs(argv: readonly string[]): { counts: number[] | undefined; rest: string[] } {
+export function extractMultiMetricArgs(argv: readonly string[]): MultiMetricArgs {
   const rest: string[] = [];
   let counts: number[] | undefined = [...DEFAULT_METRIC_COUNTS];
+  let only = false;
+  let model: string | undefined;
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--multi-metric-only") {
+      only = true;
+      continue;
+    }
+    if (argv[i] === "--multi-metric-model") {
+      model = argv[++i];
+      if (model === undefined || model.startsWith("--")) throw new InvalidInputError("--multi-metric-model needs a fixture name such as stories260k or a .gguf path; see --help");
+      continue;
+    }
     if (argv[i] !== "--metric-counts") {
       rest.push(argv[i]!);
       continue;
@@ -49,7 +83,33 @@ export function extractMultiMetricArgs(argv: readonly string[]): { counts: numbe
       throw new InvalidInputError(`--metric-counts: "${value}" is invalid; pass positive integers separated by commas, or "none"`);
     }
   }
-  return { counts, rest };
+  if (only && counts === undefined) throw new InvalidInputError("--multi-metric-only with --metric-counts none leaves nothing to measure; drop one of them");
+  return { counts, only, rest, ...(model === undefined ? {} : { model }) };
+}
+
+/**
+ * Returns the bench model for `--multi-metric-model`: a fixture name, built or converted when
+ * missing (stories260k needs the shared checkpoint), or the path of a .gguf file. The quant column
+ * is the type of the token embedding. Throws `InvalidInputError` when `spec` is neither.
+ */
+export async function resolveMultiMetricModel(spec: string): Promise<BenchModel> {
+  let path = spec;
+  let label = basename(spec).replace(/\.gguf$/, "");
+  if (FIXTURES[spec] !== undefined) {
+    path = await ensureFixture(spec);
+    label = spec;
+  } else if (!spec.endsWith(".gguf") || !existsSync(spec)) {
+    throw new InvalidInputError(`--multi-metric-model: "${spec}" is neither a fixture (${Object.keys(FIXTURES).join(", ")}) nor an existing .gguf file`);
+  }
+
+  const source = await openFileSource(path);
+  try {
+    const file = await GGUFFile.open(source);
+    const embedding = file.tensors.find((tensor) => tensor.name === "token_embd.weight");
+    return { label, quant: embedding === undefined ? "unknown" : (GGMLType[embedding.type] ?? `type ${embedding.type}`), path };
+  } finally {
+    await source.close?.();
+  }
 }
 
 export interface MultiMetricPlan {
@@ -80,6 +140,8 @@ export interface MultiMetricMeasurement {
 export interface MultiMetricResults {
   model: string;
   quant: string;
+  /** Architecture and sizes of the model, for the table description. */
+  modelSummary: string;
   /** Content part tokens of the first metric's prompt. */
   contentTokens: number;
   /** Suffix tokens, min and max over the metrics. */
@@ -142,6 +204,7 @@ export async function runMultiMetricBench(plan: MultiMetricPlan): Promise<MultiM
   const results: MultiMetricResults = {
     model: plan.model.label,
     quant: plan.model.quant,
+    modelSummary: summarizeConfig(cpuJudge.config),
     contentTokens: prompts[0]!.contentTokens.length,
     suffixTokens: { min: Math.min(...suffixLengths), max: Math.max(...suffixLengths) },
     measurements: [],
@@ -194,6 +257,10 @@ export async function runMultiMetricBench(plan: MultiMetricPlan): Promise<MultiM
   return results;
 }
 
+function summarizeConfig(config: ModelConfig): string {
+  return `${config.architecture}, ${config.layerCount} blocks, n_embd ${config.embeddingLength}, n_ff ${config.feedForwardLength}, vocabulary ${config.vocabSize}, context ${config.contextLength}`;
+}
+
 const JUDGE_LABELS: Partial<Record<BackendName, string>> = { webgpu: "WebGPU Judge (ours)", reference: "CPU Judge (TS reference)" };
 
 /** Builds the multi-metric table: per Judge backend and metric count, batched and separate times, and llama.cpp's. */
@@ -225,7 +292,8 @@ export function multiMetricTable(results: MultiMetricResults): ReportTable {
   }
 
   const description = [
-    `N metrics on the same content of ${results.contentTokens} tokens (BOS, "Text:" and seeded English words), ` +
+    `Model ${results.model} (${results.modelSummary}). ` +
+      `N metrics on the same content of ${results.contentTokens} tokens (BOS, "Text:" and seeded English words), ` +
       `each metric adding a question suffix of ${results.suffixTokens.min} to ${results.suffixTokens.max} tokens and reading two class tokens. ` +
       "Batched: one evaluate call with all N metrics, where the content prefix is prefilled once and shared (on WebGPU the N suffixes run as one batched pass). " +
       "Separate: N evaluate calls of one metric each, every one prefilling the content again. " +

@@ -101,7 +101,7 @@ export class WebGPUJudgeBackend {
   async evaluate(tokenizer: Tokenizer, layout: PromptLayout, metrics: PreparedMetric[], content: EvaluationContent, signal?: AbortSignal): Promise<MetricResult[]> {
     this.assertUsable();
     const slots = contentSlots(content);
-    const prompts = metrics.map((metric) => renderMetricPrompt(metric.definition, slots, tokenizer, layout, this.config.contextLength));
+    const prompts = metrics.map((metric) => renderMetricPrompt(metric.definition, slots, tokenizer, layout, this.config.contextLength, metric.labels.prefixTokens));
     throwIfAborted(signal);
 
     const stats: WebGPUEvaluationStats = { prefixTokens: 0, batches: 0, batchRows: 0 };

@@ -168,7 +168,7 @@ export class Judge implements JudgeInterface {
   /** Returns the tokens `evaluate` would run for metric `id` on `content`, for inspection and parity checks. */
   renderPrompt(content: EvaluationContent, id: string): MetricPrompt {
     const metric = this.requireMetric(id);
-    return renderMetricPrompt(metric.definition, contentSlots(content), this.tokenizer, this.layout, this.config.contextLength);
+    return renderMetricPrompt(metric.definition, contentSlots(content), this.tokenizer, this.layout, this.config.contextLength, metric.labels.prefixTokens);
   }
 
   /**

@@ -61,7 +61,7 @@ export function evaluateMetrics(
 ): MetricResult[] {
   const slots = contentSlots(content);
   const maxTokens = model.config.contextLength;
-  const prompts = metrics.map((metric) => renderMetricPrompt(metric.definition, slots, tokenizer, layout, maxTokens));
+  const prompts = metrics.map((metric) => renderMetricPrompt(metric.definition, slots, tokenizer, layout, maxTokens, metric.labels.prefixTokens));
   throwIfAborted(options.signal);
 
   // Metrics without a classic adapter read the content with the base weights, so they can share

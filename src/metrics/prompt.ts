@@ -6,10 +6,11 @@
 // Token layout of one metric:
 //   content tokens = [BOS] + template head (markers before the user message) + content part
 //   suffix tokens  = "\n\n" + question + template tail (end of turn, generation prompt) + answer prefix
+//                    + label prefix (tokens every label starts with; usually none, see labels.ts)
 // The head and the content part are tokenized as one string, as llama.cpp would. The content part
 // and the suffix are tokenized apart, so metrics with different suffixes share the content tokens.
-// NOTE: for SentencePiece vocabularies with add_space_prefix, the Tokenizer puts "▁" before the
-// suffix text as if it started the input, which tokenizing the joined prompt would not do.
+// A SentencePiece tokenizer with add_space_prefix puts "▁" before text that starts its input. The
+// suffix does not start the prompt, so that "▁" is removed from its front (see dropSpacePrefix).
 
 import { InvalidInputError, TemplateError, TemplateSlotError } from "../errors.js";
 import { assertWellFormed } from "../tokenizer/text.js";
@@ -125,12 +126,24 @@ export function contentSlots(content: EvaluationContent): Partial<Record<Templat
 }
 
 /**
- * Renders and tokenizes one metric. When content and suffix together exceed `maxTokens`, the
- * start of the content part is dropped and the end kept (the head and suffix always stay), and
- * `droppedTokens` counts the content tokens removed. Throws `TemplateSlotError` for a slot the
- * request leaves empty, and `InvalidInputError` when the suffix alone does not fit.
+ * Renders and tokenizes one metric. `labelPrefix` is the metric's `ResolvedLabels.prefixTokens`,
+ * appended to the suffix so that the last position predicts the class token. When content and
+ * suffix together exceed `maxTokens`, the start of the content part is dropped and the end kept
+ * (the head and suffix always stay), and `droppedTokens` counts the content tokens removed. Throws
+ * `TemplateSlotError` for a slot the request leaves empty, and `InvalidInputError` when the suffix
+ * alone does not fit.
  */
-export function renderMetricPrompt(metric: MetricDefinition, slots: Partial<Record<TemplateSlot, string>>, tokenizer: Tokenizer, layout: PromptLayout, maxTokens: number): MetricPrompt {
+export function renderMetricPrompt(
+  metric: MetricDefinition,
+  slots: Partial<Record<TemplateSlot, string>>,
+  tokenizer: Tokenizer,
+  layout: PromptLayout,
+  maxTokens: number,
+  labelPrefix: readonly number[] = [],
+): MetricPrompt {
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new InvalidInputError(`metric "${metric.id}": maxTokens is ${maxTokens}; pass a positive integer, at most the model's context length`);
+  }
   for (const slot of templateSlots(metric.template.content)) {
     if (slots[slot] === undefined) throw new TemplateSlotError(metric.id, slot);
   }
@@ -152,14 +165,22 @@ export function renderMetricPrompt(metric: MetricDefinition, slots: Partial<Reco
   // The tokens that match the head tokenized alone stay fixed; truncation starts after them.
   let fixedLength = 0;
   while (fixedLength < layout.headTokens.length && joined[fixedLength] === layout.headTokens[fixedLength]) fixedLength++;
+  // A token can span the end of the head and the start of the content: the head's last "\n" merges
+  // with content that starts with "\n\n", and Llama 2's "[INST] " space joins the first word. Such
+  // tokens stay fixed as well, with the content characters they cover, so truncation never cuts the head.
+  if (fixedLength < layout.headTokens.length) {
+    const headLength = tokenizer.decode(layout.headTokens).length;
+    while (fixedLength < joined.length && tokenizer.decode(joined.slice(0, fixedLength)).length < headLength) fixedLength++;
+  }
   const fixedTokens = joined.slice(0, fixedLength);
   let bodyTokens = joined.slice(fixedLength);
 
-  const suffixTokens = tokenizer.encode([
+  const questionTokens = tokenizer.encode([
     { text: QUESTION_SEPARATOR + metric.template.suffix, special: false },
     { text: layout.tail, special: true },
     { text: metric.template.answerPrefix ?? "", special: false },
   ]);
+  const suffixTokens = [...dropSpacePrefix(questionTokens, tokenizer), ...labelPrefix];
 
   const available = maxTokens - fixedTokens.length - suffixTokens.length;
   if (available < 1) {
@@ -171,6 +192,22 @@ export function renderMetricPrompt(metric: MetricDefinition, slots: Partial<Reco
   if (droppedTokens > 0) bodyTokens = bodyTokens.slice(droppedTokens);
 
   return { metric: metric.id, contentTokens: [...fixedTokens, ...bodyTokens], suffixTokens, droppedTokens };
+}
+
+/**
+ * Removes the tokens of the SentencePiece space prefix from the front of `tokens`, the encoding of
+ * text that starts with QUESTION_SEPARATOR. The prefix is found by encoding "\n" alone: a result
+ * longer than the newline token is the prefix ("▁", or its bytes E2 96 81 in a byte-fallback
+ * vocabulary) followed by the newline. Byte-level BPE adds no prefix, and tokens are returned
+ * unchanged. A prefix token that stays alone merged with nothing, so the rest is what the text
+ * without it encodes to.
+ */
+function dropSpacePrefix(tokens: number[], tokenizer: Tokenizer): number[] {
+  if (tokenizer.kind !== "spm") return tokens;
+  const newline = tokenizer.encodeText("\n");
+  const prefix = newline.slice(0, -1);
+  if (prefix.length === 0) return tokens;
+  return prefix.every((id, i) => tokens[i] === id) ? tokens.slice(prefix.length) : tokens;
 }
 
 /** Returns the length of the longest token prefix common to every prompt's content tokens. */

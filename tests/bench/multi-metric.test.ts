@@ -6,26 +6,57 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { createBenchContext } from "../../src/bench/backend-webgpu.js";
-import { benchMetrics, extractMultiMetricArgs, MULTI_METRIC_CONTENT_TOKENS, multiMetricTable, runMultiMetricBench } from "../../src/bench/multi-metric.js";
+import { benchMetrics, extractMultiMetricArgs, MULTI_METRIC_CONTENT_TOKENS, multiMetricTable, resolveMultiMetricModel, runMultiMetricBench } from "../../src/bench/multi-metric.js";
 import { renderTable } from "../../src/bench/report.js";
 import { InvalidInputError } from "../../src/errors.js";
+import { ensureFixture, fixtureUnavailableReason } from "../../src/fixtures/registry.js";
 import type { GPUContext } from "../../src/gpu/context.js";
 
 const TINY = join(import.meta.dirname, "../../../shared/models/llama-2-tiny-random/llama-2-tiny-random.gguf");
 
 describe("extractMultiMetricArgs", () => {
   it("returns the default counts and the other arguments", () => {
-    expect(extractMultiMetricArgs(["--quick", "--no-write"])).toEqual({ counts: [1, 4, 16, 64], rest: ["--quick", "--no-write"] });
+    expect(extractMultiMetricArgs(["--quick", "--no-write"])).toEqual({ counts: [1, 4, 16, 64], only: false, rest: ["--quick", "--no-write"] });
   });
 
   it("reads a list and none", () => {
-    expect(extractMultiMetricArgs(["--metric-counts", "8,2,2", "--json"])).toEqual({ counts: [2, 8], rest: ["--json"] });
+    expect(extractMultiMetricArgs(["--metric-counts", "8,2,2", "--json"])).toEqual({ counts: [2, 8], only: false, rest: ["--json"] });
     expect(extractMultiMetricArgs(["--metric-counts", "none"]).counts).toBeUndefined();
+  });
+
+  it("reads --multi-metric-only", () => {
+    expect(extractMultiMetricArgs(["--models", "q8_0", "--multi-metric-only"])).toEqual({ counts: [1, 4, 16, 64], only: true, rest: ["--models", "q8_0"] });
+  });
+
+  it("reads --multi-metric-model", () => {
+    expect(extractMultiMetricArgs(["--multi-metric-model", "stories260k", "--quick"])).toEqual({ counts: [1, 4, 16, 64], only: false, model: "stories260k", rest: ["--quick"] });
+    expect(() => extractMultiMetricArgs(["--multi-metric-model", "--quick"])).toThrow(InvalidInputError);
   });
 
   it("rejects a bad list", () => {
     expect(() => extractMultiMetricArgs(["--metric-counts", "0,4"])).toThrow(InvalidInputError);
     expect(() => extractMultiMetricArgs(["--metric-counts"])).toThrow(InvalidInputError);
+    expect(() => extractMultiMetricArgs(["--multi-metric-only", "--metric-counts", "none"])).toThrow(InvalidInputError);
+  });
+});
+
+describe("resolveMultiMetricModel", () => {
+  const missing = fixtureUnavailableReason("llama-f32");
+  if (missing) console.warn(`skipping the fixture case of resolveMultiMetricModel: ${missing}`);
+
+  it.skipIf(missing !== undefined)("names a fixture and its embedding type", async () => {
+    const model = await resolveMultiMetricModel("llama-f32");
+    expect(model).toEqual({ label: "llama-f32", quant: "F32", path: await ensureFixture("llama-f32") });
+  });
+
+  it.skipIf(!existsSync(TINY))("takes a .gguf path", async () => {
+    const model = await resolveMultiMetricModel(TINY);
+    expect(model.label).toBe("llama-2-tiny-random");
+    expect(model.path).toBe(TINY);
+  });
+
+  it("rejects a name that is neither", async () => {
+    await expect(resolveMultiMetricModel("no-such-model")).rejects.toThrow(/neither a fixture/);
   });
 });
 

@@ -220,8 +220,9 @@ describe.skipIf(!gpu.ctx || unavailable !== undefined)("Judge on WebGPU", () => 
   });
 });
 
-// The other f32 architectures: qwen2 (q/k/v biases) and qwen3 (q/k RMSNorm), built-ins and one adapter of each mode.
-for (const fixture of ["qwen2-f32", "qwen3-f32"]) {
+// The other f32 architectures, qwen2 (q/k/v biases) and qwen3 (q/k RMSNorm), and stories260K, whose
+// byte-piece vocabulary puts a shared label prefix in every suffix: built-ins and one adapter of each mode.
+for (const fixture of ["qwen2-f32", "qwen3-f32", "stories260k"]) {
   const missing = fixtureUnavailableReason(fixture);
   if (missing) console.warn(`GPU judge tests skipped for ${fixture}: ${missing}`);
 

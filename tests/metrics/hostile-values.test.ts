@@ -8,7 +8,7 @@ import { toResult } from "../../src/metrics/pipeline.js";
 import { contentSlots } from "../../src/metrics/prompt.js";
 
 const PROMPT = { metric: TOXICITY.id, contentTokens: [1, 2, 3], suffixTokens: [4, 5], droppedTokens: 0 };
-const LABELS = { names: TOXICITY.labels.map((label) => label.name), tokenIds: TOXICITY.labels.map((_, i) => 10 + i) };
+const LABELS = { names: TOXICITY.labels.map((label) => label.name), tokenIds: TOXICITY.labels.map((_, i) => 10 + i), prefixTokens: [] };
 
 describe("non-finite class logits", () => {
   for (const value of [Number.NaN, Number.POSITIVE_INFINITY]) {
