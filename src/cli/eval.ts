@@ -112,7 +112,9 @@ async function evaluateFile(args: EvalArgs, signal: AbortSignal): Promise<number
     for (const [index, row] of rows.entries()) {
       // The CPU forward pass never yields, so a SIGINT handler only runs here, between rows.
       await new Promise((resolve) => setImmediate(resolve));
+      const rowStarted = performance.now();
       const results = await evaluateRow(judge, row, args.input, signal, args.skipInvalid);
+      const rowMs = performance.now() - rowStarted;
       if (results === undefined) {
         invalid++;
         continue;
@@ -124,7 +126,7 @@ async function evaluateFile(args: EvalArgs, signal: AbortSignal): Promise<number
         counts.set(result.verdict, (counts.get(result.verdict) ?? 0) + 1);
         verdictCounts.set(result.metric, counts);
       }
-      process.stdout.write((args.json ? JSON.stringify(outputLine(row, results)) : tableLine(row, results)) + "\n");
+      process.stdout.write((args.json ? JSON.stringify(outputLine(row, results)) : tableLine(row, results, rowMs)) + "\n");
 
       if ((index + 1) % args.progressEvery === 0 && index + 1 < rows.length) {
         const seconds = (performance.now() - started) / 1000;
@@ -138,7 +140,7 @@ async function evaluateFile(args: EvalArgs, signal: AbortSignal): Promise<number
   // Step 4: a summary on stderr, so stdout holds only result lines.
   const seconds = (performance.now() - started) / 1000;
   const verdicts = [...verdictCounts].map(([metric, counts]) => `${metric}: ${[...counts].map(([verdict, count]) => `${verdict} ${count}`).join(", ")}`);
-  process.stderr.write(`tokenjudge eval: ${evaluated} rows evaluated, ${invalid} invalid skipped, ${seconds.toFixed(1)} s on ${args.backend}; ${verdicts.join("; ")}\n`);
+  process.stderr.write(`tokenjudge eval: ${evaluated} ${evaluated === 1 ? "row" : "rows"} evaluated, ${invalid} invalid skipped, ${seconds.toFixed(1)} s on ${args.backend}; ${verdicts.join("; ")}\n`);
   return 0;
 }
 
@@ -170,13 +172,15 @@ function outputLine(row: EvalRow, results: MetricResult[]): EvalOutputLine {
   };
 }
 
-/** Formats a row as `row 12 id=5 label=offensive | toxicity not_toxic 0.412 | ... | 45 tokens 12.3 ms`. */
-function tableLine(row: EvalRow, results: MetricResult[]): string {
+/**
+ * Formats a row as `row 12 id=5 label=offensive | toxicity not_toxic p=0.588 | ... | 45 tokens 12.3 ms`:
+ * each metric's verdict with that verdict's probability, the longest prompt, and the row's wall time.
+ */
+function tableLine(row: EvalRow, results: MetricResult[], rowMs: number): string {
   const head = [`row ${row.row}`, row.id === undefined ? "" : `id=${row.id}`, row.label === undefined ? "" : `label=${row.label}`].filter(Boolean).join(" ");
-  const cells = results.map((result) => `${result.metric} ${result.verdict} ${result.score.toFixed(3)}${result.truncated ? " (truncated)" : ""}`);
+  const cells = results.map((result) => `${result.metric} ${result.verdict} p=${(result.probabilities[result.verdict] ?? result.score).toFixed(3)}${result.truncated ? " (truncated)" : ""}`);
   const tokens = Math.max(...results.map((result) => result.tokens));
-  const ms = results.reduce((sum, result) => sum + result.latencyMs, 0);
-  return [head, ...cells, `${tokens} tokens ${ms.toFixed(1)} ms`].join(" | ");
+  return [head, ...cells, `${tokens} tokens ${rowMs.toFixed(1)} ms`].join(" | ");
 }
 
 function parseEvalArgs(argv: string[]): EvalArgs {

@@ -57,7 +57,13 @@ describe("tokenjudge eval", () => {
 
     const lines = result.stdout.trim().split("\n");
     expect(lines.length).toBe(3);
-    expect(lines[0]).toMatch(/^row 1 id=greeting \| toxicity (toxic|not_toxic) 0\.\d{3} \| \d+ tokens [\d.]+ ms$/);
+    expect(lines[0]).toMatch(/^row 1 id=greeting \| toxicity (toxic|not_toxic) p=[01]\.\d{3} \| \d+ tokens [\d.]+ ms$/);
+
+    // The printed probability is the verdict's own, so with the toxicity threshold of 0.5 it is at least 0.5.
+    for (const line of lines) {
+      const probability = Number(/ p=([\d.]+) /.exec(line)![1]);
+      expect(probability, line).toBeGreaterThanOrEqual(0.5);
+    }
   });
 
   it("reads CSV rows", async () => {
