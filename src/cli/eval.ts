@@ -5,7 +5,7 @@
 
 import { parseArgs } from "node:util";
 
-import { AbortError, DataRowError, InvalidInputError, TemplateSlotError, throwIfAborted } from "../errors.js";
+import { AbortError, DataRowError, InvalidInputError, TemplateSlotError, throwIfAborted, UsageError } from "../errors.js";
 import { DATASET_METRICS, DATASETS, type DatasetName } from "../data/datasets.js";
 import { readEvalRows, ROW_FORMATS, type RowFormat } from "../data/read.js";
 import type { EvalRow } from "../data/rows.js";
@@ -204,11 +204,11 @@ function parseEvalArgs(argv: string[]): EvalArgs {
   });
 
   const model = values.model ?? positionals[0];
-  if (model === undefined) throw new InvalidInputError('missing --model; pass the path of a .gguf file, or "demo"');
+  if (model === undefined) throw new UsageError("eval", 'missing --model; pass the path of a .gguf file, or "demo"');
   if (positionals.length > (values.model === undefined ? 1 : 0)) {
-    throw new InvalidInputError(`unexpected argument "${positionals.at(-1)}"; eval takes its model and files through --model and --input`);
+    throw new UsageError("eval", `unexpected argument "${positionals.at(-1)}"; eval takes its model and files through --model and --input`);
   }
-  if (values.input === undefined) throw new InvalidInputError("missing --input; pass a JSONL or CSV file of rows");
+  if (values.input === undefined) throw new UsageError("eval", "missing --input; pass a JSONL or CSV file of rows");
 
   return {
     model,

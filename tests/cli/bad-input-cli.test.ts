@@ -100,6 +100,7 @@ describe("extra positional arguments", () => {
     [["inspect", "a.gguf", "b.gguf"], "b.gguf"],
     [["tokenize", "a.gguf", "two", "words"], "words"],
     [["logits", "a.gguf", "text", "extra"], "extra"],
+    [["eval", "--model", "a.gguf", "--input", "rows.jsonl", "extra"], "extra"],
   ])("rejects %j", async (argv, extra) => {
     const result = await runMain(...argv);
     expect(result.code).toBe(2);
@@ -112,6 +113,7 @@ describe("extra positional arguments", () => {
     [["tokenize", "a.gguf"], "TEXT"],
     [["logits", "a.gguf"], "TEXT"],
     [["inspect"], "MODEL"],
+    [["eval", "--input", "rows.jsonl"], "--model"],
   ])("reports a missing argument in %j as a usage error", async (argv, missing) => {
     const result = await runMain(...argv);
     expect(result.code).toBe(2);
