@@ -9,6 +9,7 @@ import { AbortError, DataRowError, InvalidInputError, TemplateSlotError, throwIf
 import { DATASET_METRICS, DATASETS, type DatasetName } from "../data/datasets.js";
 import { readEvalRows, ROW_FORMATS, type RowFormat } from "../data/read.js";
 import type { EvalRow } from "../data/rows.js";
+import { BUILTIN_METRICS } from "../metrics/builtins.js";
 import { Judge } from "../metrics/judge.js";
 import type { MetricResult } from "../metrics/pipeline.js";
 import { ADAPTER_MODES, attachAdapters, resolveMetricList, type AdapterMode } from "./eval-metrics.js";
@@ -87,7 +88,9 @@ async function evaluateFile(args: EvalArgs, signal: AbortSignal): Promise<number
   if (rows.length === 0) throw new InvalidInputError(`${args.input}: no valid rows to evaluate; check the file and its format`);
 
   const metricList = args.metrics ?? (args.dataset === undefined ? undefined : DATASET_METRICS[args.dataset].join(","));
-  if (metricList === undefined) throw new InvalidInputError("missing --metrics; pass built-in metric ids or metric JSON files, comma-separated");
+  if (metricList === undefined) {
+    throw new UsageError("eval", `missing --metrics; pass built-in metric ids (${Object.keys(BUILTIN_METRICS).join(", ")}) or metric JSON files, comma-separated`);
+  }
   let metrics = await resolveMetricList(metricList);
   if (args.adapters !== undefined) {
     const attached = await attachAdapters(metrics, args.adapters, args.adapterMode);

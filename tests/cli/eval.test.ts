@@ -66,6 +66,13 @@ describe("tokenjudge eval", () => {
     }
   });
 
+  it("lists the built-in metrics when --metrics is missing", async () => {
+    const result = await tokenjudge("eval", "--model", model, "--input", rowsPath);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("missing --metrics");
+    expect(result.stderr).toContain("toxicity, prompt-injection, pii, hallucination, tool-selection");
+  });
+
   it("reads CSV rows", async () => {
     const csvPath = join(workDir, "rows.csv");
     await writeFile(csvPath, 'id,input\nq1,"Hello, world"\nq2,"Second ""quoted"" row"\n');
