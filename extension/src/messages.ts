@@ -140,14 +140,23 @@ export function isRequestFor<T extends "background" | "offscreen">(message: unkn
 }
 
 /**
- * Cuts `text` to MAX_TEXT_CHARACTERS and collapses runs of blank lines, which page text is full of.
- * Lone surrogates become U+FFFD, and the cut never splits a surrogate pair, because evaluation
- * rejects text that is not well-formed UTF-16. Returns the text to evaluate and whether it was cut.
+ * Keeps the last MAX_TEXT_CHARACTERS of `text` and collapses runs of blank lines, which page text is
+ * full of. The end is kept because the Judge, when content exceeds the context window, also drops
+ * the start and keeps the end. Lone surrogates become U+FFFD, and the cut never splits a surrogate
+ * pair, because evaluation rejects text that is not well-formed UTF-16. Returns the text to
+ * evaluate and whether it was cut.
  */
 export function prepareText(text: string): { text: string; cut: boolean } {
   const collapsed = replaceLoneSurrogates(text).replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
   if (collapsed.length <= MAX_TEXT_CHARACTERS) return { text: collapsed, cut: false };
-  return { text: sliceCodePoints(collapsed, MAX_TEXT_CHARACTERS), cut: true };
+  return { text: sliceLastCodePoints(collapsed, MAX_TEXT_CHARACTERS), cut: true };
+}
+
+/** Returns at most the last `length` UTF-16 code units of `text`, one fewer when the cut would split a surrogate pair. */
+export function sliceLastCodePoints(text: string, length: number): string {
+  let start = Math.max(0, text.length - length);
+  if (start > 0 && isLowSurrogate(text.charCodeAt(start)) && isHighSurrogate(text.charCodeAt(start - 1))) start++;
+  return text.slice(start);
 }
 
 /** Returns the first `length` characters of `text` on one line, with an ellipsis when cut. */

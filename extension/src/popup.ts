@@ -113,7 +113,7 @@ function showReport(report: CheckReport): void {
   byId("report").hidden = false;
   const origin = report.source === "selection" ? "Selected text" : "Page text";
   const where = report.title || report.url ? ` from ${report.title || report.url}` : "";
-  const cut = report.cut ? ", cut to the first part" : "";
+  const cut = report.cut ? ", cut to its last part" : "";
   byId("report-source").textContent = `${origin}${where}: ${report.characters} characters${cut}, checked at ${new Date(report.checkedAt).toLocaleTimeString()}.`;
   byId("report-excerpt").textContent = report.excerpt;
   const failures = (report.failures ?? []).map((failure) => `${failure.metric} failed. ${describeErrorReport(failure.error)}`);
