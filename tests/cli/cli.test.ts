@@ -153,7 +153,7 @@ describe("tokenjudge bad input", () => {
 
   it("invalid --top value", async () => {
     const result = await tokenjudge("logits", demo, "text", "--top", "zero");
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('--top must be a positive integer, got "zero"');
   });
 
