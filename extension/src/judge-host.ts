@@ -210,7 +210,7 @@ export class JudgeHost {
     this.registered.set(definition.id, text);
   }
 
-  /** Loads the adapters of the definitions that are not registered yet, keyed by metric id. A failure is stored in the map, never thrown. */
+  /** Loads the adapters of the definitions that are not registered yet, keyed by metric id. Each load catches its own error and stores it in the map. */
   private async loadAdapters(definitions: MetricDefinition[]): Promise<Map<string, AdapterOutcome>> {
     const outcomes = new Map<string, AdapterOutcome>();
     await Promise.all(

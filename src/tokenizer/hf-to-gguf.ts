@@ -45,8 +45,8 @@ const MAX_UNUSED_IDS = 65_536;
 /** Throws `TokenizerError` unless `id` is an integer token id from 0 to 2^31 - 1 (llama.cpp stores ids as int32). */
 function checkTokenId(id: unknown, field: string): asserts id is number {
   if (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0x7fffffff) return;
-  const shown = typeof id === "number" ? String(id) : JSON.stringify(id);
-  throw new TokenizerError(`tokenizer.json: ${field} is ${shown}, but token ids must be integers from 0 to ${0x7fffffff}. Fix the id in tokenizer.json`);
+  const printed = typeof id === "number" ? String(id) : JSON.stringify(id);
+  throw new TokenizerError(`tokenizer.json: ${field} is ${printed}, but token ids must be integers from 0 to ${0x7fffffff}. Fix the id in tokenizer.json`);
 }
 
 function tokenText(value: HFTokenValue): string | undefined {

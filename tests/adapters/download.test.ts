@@ -9,7 +9,7 @@ import type { MetricAdapter } from "../../src/metrics/definition.js";
 const URL_ = "https://adapters.test/rude.gguf";
 const DEFINITION: MetricAdapter = { format: "gguf", mode: "activated", url: URL_, sha256: "0".repeat(64) };
 
-/** A response whose body sends `chunks` and then, unless `end`, never sends anything again. */
+/** Returns a response whose body sends `chunks`, then ends when `end` is true and stalls otherwise. */
 function streamingResponse(chunks: Uint8Array[], end: boolean, headers: Record<string, string> = {}): Response {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {

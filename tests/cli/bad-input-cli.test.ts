@@ -1,6 +1,6 @@
 // Command-line usage: per-command --help, --version, and extra positional arguments rejected with
 // exit status 2. Most cases call `main` in this process with stdout and stderr captured; one runs
-// the real bin script to check the exit status a shell sees.
+// the real bin script to check the exit status a shell receives.
 
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";

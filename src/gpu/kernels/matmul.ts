@@ -13,9 +13,9 @@
 //
 // Kernels: "rows" (shaders/matmul_rows.wgsl) for M <= 8, one workgroup per output column, reduced
 // with subgroups when the device has them; "tiled" (shaders/matmul_tiled.wgsl) for larger M,
-// 32 x 32 output tiles through workgroup memory; "blocked" (shaders/matmul_blocked.wgsl) for any
-// M, 8 x 4 outputs per thread in registers with no workgroup memory or barriers. Software
-// adapters get "blocked" by default when K % 8 == 0. GPUs get "rows" or "tiled".
+// 32 x 32 output tiles through workgroup memory. "blocked" (shaders/matmul_blocked.wgsl) runs any
+// M and keeps 8 x 4 outputs per thread in registers, with no workgroup memory or barriers.
+// Software adapters get "blocked" by default when K % 8 == 0. GPUs get "rows" or "tiled".
 //
 // The "tiled" kernel has an f16 variant that keeps its weight tile in f16 and accumulates in f32. It runs by default on devices with shader-f16 for
 // F16 weights (exact) and quantized weights (rounding to f16 changes a normal value by at most
